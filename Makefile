@@ -1,0 +1,47 @@
+# newsdesk: `make demo` answers the headline question over the seed articles; `make test` runs every test.
+# Both start from a fresh clone: they create .venv and install everything first.
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+EMULATOR := tests/e2e/emulator
+QUESTION ?= how many US troops to Poland?
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test test-quick bench eval clean-index
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsdesk needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+
+# torch is pinned and installed first so pip takes the CPU wheel, not CUDA builds.
+$(VENV)/.installed: $(BIN)/python pyproject.toml
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e '.[dev]'
+	@touch $@
+
+$(EMULATOR)/node_modules/.installed: $(EMULATOR)/package.json
+	@if command -v npm >/dev/null 2>&1; then \
+		cd $(EMULATOR) && npm ci --no-audit --no-fund --loglevel=error && touch node_modules/.installed; \
+	else echo "npm not found: the Telegram end-to-end tests will be skipped"; fi
+
+setup: $(VENV)/.installed $(if $(wildcard $(EMULATOR)/package.json),$(EMULATOR)/node_modules/.installed)
+
+demo: setup
+	$(BIN)/newsdesk index seeds/
+	$(BIN)/newsdesk ask "$(QUESTION)"
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+test-quick: setup
+	$(BIN)/python -m pytest -q -m "not slow and not model and not e2e"
+
+bench: setup
+	$(BIN)/python -m bench.run
+
+clean-index:
+	rm -rf index/*/ index/*.json index/*.sqlite index/*.tmp*

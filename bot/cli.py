@@ -1,0 +1,212 @@
+"""The `newsdesk` command: index articles, ask questions, chat, inspect the store."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from bot.lazy_group import LazyGroup
+
+MODES = ["bm25", "dense", "hybrid"]
+
+
+def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None):
+    """Config defaults, then environment, then these flags."""
+    from retrieval.config import ConfigError, Settings
+
+    try:
+        return Settings.load(overrides={"index": {"dir": index}, "retrieval": {"mode": mode}, "model": {"name": model}})
+    except ConfigError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def index_option(func):
+    return click.option(
+        "--index", "index", type=click.Path(file_okay=False), default=None,
+        help="Index store folder (default: index/, or NEWSDESK_INDEX_DIR).",
+    )(func)
+
+
+def open_for_questions(settings, quiet: bool = False):
+    """The answering core, building the seed index on first use; errors become one-line messages."""
+    from retrieval.answer import open_answerer
+    from retrieval.embed import EncoderError
+    from retrieval.store import StoreError
+
+    echo = None if quiet else (lambda message: click.echo(message, err=True))
+    try:
+        return open_answerer(settings, build_seeds_if_missing=True, echo=echo)
+    except (StoreError, EncoderError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy_subcommands={"eval": "bot.eval_command:eval_command", "bot": "bot.telegram_bot:bot_command"},
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+@click.version_option(package_name="newsdesk")
+def main():
+    """Answer questions over a news archive with dated, sourced sentences."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@index_option
+@click.option("--rebuild", is_flag=True, help="Ignore the current index and build afresh (cached vectors are reused).")
+@click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
+@click.option("-v", "--verbose", is_flag=True, help="List every warning, not only the first few.")
+def index(paths, index, rebuild, as_json, verbose):
+    """Index .txt (seed format) and .jsonl articles from files and folders.
+
+    Running it again embeds only new or changed articles and drops articles whose file was
+    removed. Bad inputs are skipped with a warning naming file and line; nothing indexed
+    before is lost.
+    """
+    from retrieval.embed import EncoderError
+    from retrieval.indexer import Indexer
+    from retrieval.store import StoreError
+
+    settings = load_settings(index)
+    try:
+        report = Indexer(settings).index_paths(paths, rebuild=rebuild)
+    except (StoreError, EncoderError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        return
+    limit = None if verbose else 20
+    for kind, problems in (("skipped", report.skipped), ("warning", report.warnings)):
+        for problem in problems[:limit]:
+            click.echo(f"{kind}: {problem}", err=True)
+        if limit is not None and len(problems) > limit:
+            click.echo(f"... and {len(problems) - limit} more {kind} (use -v to list all)", err=True)
+    click.echo(report.summary())
+    state = "written" if report.wrote else "already up to date"
+    click.echo(
+        f"index {state}: {report.articles} articles, {report.sentences} sentences "
+        f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {settings.index_dir}"
+    )
+
+
+@main.command()
+@click.argument("question", required=False)
+@index_option
+@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many sentences (default 5).")
+@click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+def ask(question, index, k, mode, as_json):
+    """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences."""
+    from retrieval.types import QuestionError
+
+    if question is None and sys.stdin.isatty():
+        raise click.UsageError('give a QUESTION, e.g. newsdesk ask "how many US troops to Poland?", or pipe questions on stdin')
+    settings = load_settings(index, mode)
+    answerer = open_for_questions(settings, quiet=as_json)
+    questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)
+    failed = False
+    for number, text in enumerate(questions, start=1):
+        if question is None and not text.strip():
+            continue
+        try:
+            answer = answerer.ask(text, k=k, mode=mode)
+        except QuestionError as exc:
+            failed = True
+            if as_json:
+                click.echo(json.dumps({"question": text[:200], "error": str(exc), "evidence": []}, ensure_ascii=False))
+            else:
+                click.echo(f"error: {exc}" if question is not None else f"line {number}: {exc}", err=True)
+            continue
+        _print_answer(answer, as_json)
+    if failed and question is not None:
+        sys.exit(2)
+
+
+def _print_answer(answer, as_json: bool) -> None:
+    from bot.format import render_json, render_text
+
+    if as_json:
+        click.echo(render_json(answer))
+    else:
+        click.echo(render_text(answer, color=sys.stdout.isatty()))
+        click.echo("")
+
+
+@main.command()
+@index_option
+@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many sentences (default 5).")
+@click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
+def chat(index, k, mode):
+    """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
+    from retrieval.types import QuestionError
+
+    try:
+        import readline  # noqa: F401  (line editing and history for input())
+    except ImportError:
+        readline = None
+    settings = load_settings(index, mode)
+    answerer = open_for_questions(settings)
+    stats = answerer.stats()
+    click.echo(f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. Ctrl-D or :q quits.")
+    while True:
+        try:
+            text = input("? ")
+        except (EOFError, KeyboardInterrupt):
+            click.echo("")
+            return
+        if text.strip() in {":q", "quit", "exit"}:
+            return
+        if not text.strip():
+            continue
+        try:
+            answer = answerer.ask(text, k=k, mode=mode)
+        except QuestionError as exc:
+            click.echo(f"error: {exc}")
+            continue
+        _print_answer(answer, as_json=False)
+        click.echo(f"({answer.elapsed_ms:.0f} ms)")
+
+
+@main.command()
+@index_option
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def stats(index, as_json):
+    """Articles, sentences, date range, model and size of the index."""
+    from retrieval.store import IndexStore, StoreError
+
+    settings = load_settings(index)
+    store = IndexStore(settings.index_dir)
+    try:
+        manifest = store.current().manifest
+    except StoreError as exc:
+        raise click.ClickException(str(exc)) from None
+    data = {
+        "index": str(store.root),
+        "articles": manifest["counts"]["articles"],
+        "sentences": manifest["counts"]["sentences"],
+        "date_min": manifest["dates"]["min"],
+        "date_max": manifest["dates"]["max"],
+        "model": manifest["model"],
+        "dim": manifest["dim"],
+        "index_bytes": store.size_bytes(),
+        "built_at": manifest.get("built_at"),
+    }
+    if as_json:
+        click.echo(json.dumps(data))
+        return
+    click.echo(
+        f"index      {data['index']}\n"
+        f"articles   {data['articles']:,}\n"
+        f"sentences  {data['sentences']:,}\n"
+        f"dates      {data['date_min'] or '-'} to {data['date_max'] or '-'}\n"
+        f"model      {data['model']} ({data['dim']} dimensions)\n"
+        f"size       {data['index_bytes'] / 1e6:.1f} MB\n"
+        f"built      {data['built_at']}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,65 @@
+"""Plain-text and JSON renderings of an `Answer` for the CLI harness."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import textwrap
+
+from retrieval.types import Answer, Evidence
+
+BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+
+
+def mark(text: str, spans: list[tuple[int, int]], color: bool) -> str:
+    """Mark highlight spans: bold on a terminal, [[...]] in plain text."""
+    if not spans:
+        return text
+    opening, closing = (BOLD, RESET) if color else ("[[", "]]")
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [text[last:start], opening, text[start:end], closing]
+        last = end
+    out.append(text[last:])
+    return "".join(out)
+
+
+def provenance(evidence: Evidence) -> str:
+    """'2022-02-10 · source (title) · url', plus how many others carried the same sentence."""
+    parts = [evidence.date or "undated", evidence.source or evidence.article_id]
+    if evidence.title and evidence.title != evidence.source:
+        parts.append(evidence.title)
+    if evidence.url:
+        parts.append(evidence.url)
+    line = " · ".join(parts)
+    if evidence.also_in:
+        line += f" · also reported by {evidence.also_in} other source{'s' if evidence.also_in > 1 else ''}"
+    return line
+
+
+def render_text(answer: Answer, color: bool = False, width: int | None = None) -> str:
+    """The answer for people: numbered sentences, each with its date and source."""
+    width = width or min(100, shutil.get_terminal_size((100, 20)).columns)
+    lines = []
+    if answer.note:
+        lines.append(answer.note)
+    if answer.timeline:
+        lines.append("Figures differ over time (newest first):")
+        for entry in answer.timeline:
+            lines.append(f"  {entry.date or 'undated'}  {entry.figure}  ({entry.source})")
+        lines.append("")
+    for number, evidence in enumerate(answer.evidence, start=1):
+        body = textwrap.fill(
+            mark(evidence.text, evidence.highlights, color), width=width,
+            initial_indent=f"{number:>2}. ", subsequent_indent="    ",
+        )
+        meta = provenance(evidence)
+        lines.append(body)
+        lines.append(f"    {DIM}{meta}{RESET}" if color else f"    — {meta}")
+    return "\n".join(lines)
+
+
+def render_json(answer: Answer) -> str:
+    return json.dumps(answer.to_dict(), ensure_ascii=False)

@@ -1,0 +1,175 @@
+"""The answering core: a question in, an `Answer` of dated, sourced evidence sentences out.
+
+Every front end (CLI, Telegram, evaluator) calls `Answerer.ask`, so a number the evaluator
+prints describes exactly what users are shown.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import unicodedata
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from retrieval.config import Settings
+from retrieval.embed import load_encoder
+from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
+from retrieval.search_index import SearchIndex, load_search_index
+from retrieval.store import IndexStore, StoreMissing
+from retrieval.tokenize import Tokenizer
+from retrieval.types import Answer, Evidence, QuestionError
+
+_SPACE = re.compile(r"\s+")
+_PUNCT = re.compile(r"[^\w\s]")
+
+
+def sentence_key(text: str) -> str:
+    """Identity of a sentence for collapsing syndicated copies: case, quotes, spacing ignored."""
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return _SPACE.sub(" ", _PUNCT.sub("", folded)).strip()
+
+
+class Answerer:
+    """Holds the loaded index and model; `ask` is safe to call from several threads."""
+
+    def __init__(self, index: SearchIndex, encoder, settings: Settings):
+        self.index = index
+        self.encoder = encoder
+        self.settings = settings
+        self.tokenizer = Tokenizer()
+        retrieval = settings.section("retrieval")
+        self.default_mode = Mode.parse(retrieval.get("mode", "hybrid"))
+        self.fusion = FusionMethod.parse(retrieval.get("fusion", "rrf"))
+        self.rrf_k = float(retrieval.get("rrf_k", 60))
+        self.weights = [float(retrieval.get("bm25_weight", 1.0)), float(retrieval.get("dense_weight", 1.0))]
+        self.candidates = int(retrieval.get("candidates", 100))
+        self.default_k = int(retrieval.get("k", 5))
+        answer = settings.section("answer")
+        self.max_chars = int(answer.get("max_question_chars", 1000))
+        self.min_dense_score = float(answer.get("min_dense_score", 0.3))
+
+    def check_question(self, question: str) -> str:
+        """The question as it will be searched; QuestionError with advice when it cannot be."""
+        if not isinstance(question, str):
+            raise QuestionError("The question must be text.")
+        cleaned = " ".join("".join(ch for ch in question if ch.isprintable() or ch.isspace()).split())
+        if not cleaned:
+            raise QuestionError("The question is empty: type a few words, e.g. \"how many US troops to Poland?\"")
+        if len(cleaned) > self.max_chars:
+            raise QuestionError(
+                f"The question is {len(cleaned):,} characters long; keep it under {self.max_chars:,} "
+                "(ask about one thing at a time)."
+            )
+        if not any(ch.isalnum() for ch in cleaned):
+            raise QuestionError("The question has no words to search for; ask in words, e.g. \"who expelled Bart Gorman?\"")
+        return cleaned
+
+    def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None) -> Answer:
+        started = time.perf_counter()
+        cleaned = self.check_question(question)
+        mode = Mode.parse(mode.value if isinstance(mode, Mode) else mode) if mode else self.default_mode
+        k = self.default_k if k is None else int(k)
+        if k < 1:
+            raise QuestionError("k must be at least 1.")
+        query_vector = self.encoder.encode([cleaned])[0]
+        ranked = self._rank(cleaned, query_vector, mode)
+        evidence = self._evidence(ranked, query_vector, k)
+        answered = bool(evidence) and evidence[0].score > 0 and self._dense_score(evidence[0], query_vector) >= self.min_dense_score
+        note = "" if answered else "No good answer in the archive; the closest sentences are listed below."
+        if not evidence:
+            note = "The archive is empty: index some articles with `newsdesk index PATH`."
+        return Answer(
+            question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+        )
+
+    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode) -> list[tuple[int, float]]:
+        results = []
+        if mode in (Mode.BM25, Mode.HYBRID):
+            results.append(self.index.bm25.top(self.tokenizer(question), self.candidates))
+        if mode in (Mode.DENSE, Mode.HYBRID):
+            results.append(self.index.vectors.search(query_vector, self.candidates))
+        if mode is not Mode.HYBRID:
+            ids, scores = results[0]
+            return [(int(i), float(s)) for i, s in zip(ids, scores)]
+        if self.fusion is FusionMethod.RRF:
+            fused = reciprocal_rank_fusion([ids for ids, _ in results], self.weights, self.rrf_k)
+        else:
+            fused = weighted_fusion(results, self.weights)
+        return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
+
+    def _dense_score(self, evidence: Evidence, query_vector: np.ndarray) -> float:
+        return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
+
+    def _evidence(self, ranked: list[tuple[int, float]], query_vector: np.ndarray, k: int) -> list[Evidence]:
+        """Top-k evidence, each distinct sentence once (earliest date kept, copies counted)."""
+        chosen: dict[str, Evidence] = {}
+        order: list[str] = []
+        for sentence_id, score in ranked:
+            text = self.index.texts[sentence_id]
+            key = sentence_key(text)
+            article = self.index.article_of(sentence_id)
+            if key in chosen:
+                first = chosen[key]
+                first.also_in += 1
+                if article.get("date") and (first.date is None or article["date"] < first.date):
+                    first.date, first.source, first.url = article["date"], article.get("source", ""), article.get("url", "")
+                    first.article_id, first.title = article["id"], article.get("title", "")
+                continue
+            if len(order) >= k:
+                continue  # keep scanning only to count copies of what is shown
+            chosen[key] = self._make_evidence(sentence_id, score, text, article)
+            order.append(key)
+        return [chosen[key] for key in order]
+
+    def _make_evidence(self, sentence_id: int, score: float, text: str, article: dict[str, Any]) -> Evidence:
+        return Evidence(
+            text=text, article_id=article["id"], title=article.get("title", ""), date=article.get("date"),
+            source=article.get("source", ""), url=article.get("url", ""), score=round(float(score), 6),
+            sentence_id=int(sentence_id),
+        )
+
+    def stats(self) -> dict[str, Any]:
+        manifest = self.index.manifest
+        return {
+            "articles": manifest["counts"]["articles"],
+            "sentences": manifest["counts"]["sentences"],
+            "date_min": manifest["dates"]["min"],
+            "date_max": manifest["dates"]["max"],
+            "model": manifest["model"],
+            "index_bytes": sum(meta["bytes"] for meta in manifest["files"].values()),
+            "built_at": manifest.get("built_at"),
+        }
+
+
+def open_answerer(
+    settings: Settings,
+    index_dir: Path | None = None,
+    build_seeds_if_missing: bool = False,
+    echo: Callable[[str], None] | None = None,
+    encoder=None,
+) -> Answerer:
+    """Load the store and the model once; on first use, build the seed index when asked to."""
+    store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
+    model = settings.get("model", "name", "minilm")
+    try:
+        store.current()
+    except StoreMissing:
+        if not build_seeds_if_missing:
+            raise
+        from retrieval.indexer import Indexer
+
+        seeds = settings.seed_dir
+        if echo:
+            echo(f"No index at {store.root} yet: building it from the seed articles in {seeds} (once).")
+        indexer = Indexer(settings, store.root)
+        report = indexer.index_paths([seeds])
+        encoder = encoder or indexer._encoder
+        if echo:
+            echo(report.summary())
+    index = load_search_index(store, model=model)
+    encoder = encoder or load_encoder(model, int(settings.get("model", "batch_size", 64)), settings.get("model", "device", "cpu"))
+    return Answerer(index, encoder, settings)

