@@ -14,9 +14,12 @@ from typing import Any, Callable
 
 import numpy as np
 
+from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.config import Settings
 from retrieval.embed import load_encoder
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
+from retrieval.rerank import FeatureReranker
+from retrieval.timeline import build_timeline
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import IndexStore, StoreMissing
 from retrieval.tokenize import Tokenizer
@@ -47,9 +50,16 @@ class Answerer:
         self.weights = [float(retrieval.get("bm25_weight", 1.0)), float(retrieval.get("dense_weight", 1.0))]
         self.candidates = int(retrieval.get("candidates", 100))
         self.default_k = int(retrieval.get("k", 5))
+        rerank = settings.section("rerank")
+        self.reranker = FeatureReranker(
+            {name: float(rerank.get(name, 0.0)) for name in ("bm25", "dense", "passage", "coverage", "type")},
+            {kind: float(w) for kind, w in rerank.get("type_weights", {}).items()},
+        )
+        self.passages = int(rerank.get("passages", 5))
         answer = settings.section("answer")
         self.max_chars = int(answer.get("max_question_chars", 1000))
         self.min_dense_score = float(answer.get("min_dense_score", 0.3))
+        self.min_score = float(answer.get("min_score", 0.0))
 
     def check_question(self, question: str) -> str:
         """The question as it will be searched; QuestionError with advice when it cannot be."""
@@ -75,21 +85,49 @@ class Answerer:
         if k < 1:
             raise QuestionError("k must be at least 1.")
         query_vector = self.encoder.encode([cleaned])[0]
-        ranked = self._rank(cleaned, query_vector, mode)
-        evidence = self._evidence(ranked, query_vector, k)
-        answered = bool(evidence) and evidence[0].score > 0 and self._dense_score(evidence[0], query_vector) >= self.min_dense_score
-        note = "" if answered else "No good answer in the archive; the closest sentences are listed below."
+        kind = question_type(cleaned)
+        ranked = self._rank(cleaned, query_vector, mode, kind)
+        evidence = self._evidence(ranked, k, kind, cleaned)
+        answered = self._is_answered(evidence, query_vector, mode)
+        timeline = build_timeline(evidence, kind) if answered else []
         if not evidence:
             note = "The archive is empty: index some articles with `newsdesk index PATH`."
+        elif not answered:
+            note = "No good answer in the archive; the closest sentences are listed below."
+        elif timeline:
+            note = "The figures differ by date and source; see the timeline."
+        else:
+            note = ""
         return Answer(
             question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
+            timeline=timeline, elapsed_ms=(time.perf_counter() - started) * 1000,
         )
 
-    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode) -> list[tuple[int, float]]:
+    def _is_answered(self, evidence: list[Evidence], query_vector: np.ndarray, mode: Mode) -> bool:
+        """Whether the best sentence is good enough to call an answer (thresholds in [answer])."""
+        if not evidence:
+            return False
+        top = evidence[0]
+        if self._dense_score(top, query_vector) < self.min_dense_score:
+            return False
+        return mode is not Mode.HYBRID or self.fusion is not FusionMethod.FEATURES or top.score >= self.min_score
+
+    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType):
+        """Sentence ids with scores, best first."""
+        tokens = self.tokenizer(question)
+        if mode is Mode.HYBRID and self.fusion is FusionMethod.FEATURES:
+            candidates = self.reranker.collect(
+                self.index, self.tokenizer, tokens, query_vector, kind, question, self.candidates, self.passages,
+            )
+            scores = self.reranker.score(candidates, kind)
+            order = np.lexsort((candidates.ids, -scores))
+            return [(int(candidates.ids[i]), float(scores[i])) for i in order]
+        return self._rank_fused(tokens, query_vector, mode)
+
+    def _rank_fused(self, tokens: list[str], query_vector: np.ndarray, mode: Mode) -> list[tuple[int, float]]:
         results = []
         if mode in (Mode.BM25, Mode.HYBRID):
-            results.append(self.index.bm25.top(self.tokenizer(question), self.candidates))
+            results.append(self.index.bm25.top(tokens, self.candidates))
         if mode in (Mode.DENSE, Mode.HYBRID):
             results.append(self.index.vectors.search(query_vector, self.candidates))
         if mode is not Mode.HYBRID:
@@ -104,7 +142,7 @@ class Answerer:
     def _dense_score(self, evidence: Evidence, query_vector: np.ndarray) -> float:
         return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
 
-    def _evidence(self, ranked: list[tuple[int, float]], query_vector: np.ndarray, k: int) -> list[Evidence]:
+    def _evidence(self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str) -> list[Evidence]:
         """Top-k evidence, each distinct sentence once (earliest date kept, copies counted)."""
         chosen: dict[str, Evidence] = {}
         order: list[str] = []
@@ -122,6 +160,7 @@ class Answerer:
             if len(order) >= k:
                 continue  # keep scanning only to count copies of what is shown
             chosen[key] = self._make_evidence(sentence_id, score, text, article)
+            chosen[key].highlights = answer_spans(text, kind, question)
             order.append(key)
         return [chosen[key] for key in order]
 

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import logging
+import math
 from pathlib import Path
 
 import numpy as np
 
 logging.getLogger("bm25s").setLevel(logging.WARNING)
+
+
+def idf_lucene(n_docs: int, df: int) -> float:
+    """Lucene's BM25 IDF, log(1 + (N - df + 0.5) / (df + 0.5)), always positive."""
+    return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
 
 class BM25Index:
@@ -35,6 +41,14 @@ class BM25Index:
         if not known:
             return np.zeros(self.size, dtype=np.float32)
         return np.asarray(self._model.get_scores(known), dtype=np.float32)
+
+    def idf(self, token: str) -> float:
+        """Lucene IDF of a token from its document frequency (0 for unknown tokens)."""
+        token_id = self._model.vocab_dict.get(token) if self.size else None
+        if token_id is None:
+            return 0.0
+        indptr = self._model.scores["indptr"]
+        return idf_lucene(self.size, int(indptr[token_id + 1] - indptr[token_id]))
 
     def top(self, query_tokens: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the ``n`` best documents with a positive score, best first."""

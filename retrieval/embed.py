@@ -41,12 +41,16 @@ class SentenceTransformerEncoder:
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()  # newsdesk shows its own progress, not the loader's
+        transformers_logging.set_verbosity_error()
         try:
             self.model = SentenceTransformer(str(path), device=device)
         except Exception as exc:  # the library raises many kinds for a bad folder
             raise EncoderError(f"cannot load model {name!r} from {path}: {exc}") from exc
-        self.dim = int(self.model.get_sentence_embedding_dimension())
+        get_dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
+        self.dim = int(get_dim())
         self._lock = threading.Lock()
 
     @staticmethod

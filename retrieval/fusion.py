@@ -8,6 +8,7 @@ import numpy as np
 
 
 class FusionMethod(str, Enum):
+    FEATURES = "features"  # feature reranker over the pooled candidates (retrieval/rerank.py)
     RRF = "rrf"
     WEIGHTED = "weighted"
 
