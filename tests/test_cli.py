@@ -1,0 +1,99 @@
+"""The CLI harness as developers use it: index, ask (text, JSON, stdin), stats, errors."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from bot.cli import main
+
+
+@pytest.fixture
+def cli(monkeypatch):
+    monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
+    return CliRunner()
+
+
+@pytest.fixture
+def indexed(cli, tiny_corpus):
+    result = cli.invoke(main, ["index", str(tiny_corpus)])
+    assert result.exit_code == 0, result.output
+    return tiny_corpus
+
+
+def test_index_prints_a_closing_summary(cli, tiny_corpus):
+    result = cli.invoke(main, ["index", str(tiny_corpus), "--json"])
+    summary = json.loads(result.output)
+    assert (summary["read"], summary["indexed"], summary["skipped"]) == (3, 3, [])
+
+
+def test_index_names_each_bad_file_and_keeps_going(cli, tiny_corpus):
+    (tiny_corpus / "bad.jsonl").write_text('{"text": "Fine story about ferries."}\nnot json\n', encoding="utf-8")
+    result = cli.invoke(main, ["index", str(tiny_corpus)])
+    assert result.exit_code == 0
+    assert "bad.jsonl:2: malformed JSON" in result.output
+    assert "indexed 4" in result.output and "skipped 1" in result.output
+
+
+def test_ask_json_follows_the_contract(cli, indexed):
+    result = cli.invoke(main, ["ask", "--json", "--k", "2", "how many homes lost power?"])
+    data = json.loads(result.output)
+    assert data["question"] == "how many homes lost power?"
+    assert len(data["evidence"]) == 2
+    first = data["evidence"][0]
+    assert {"text", "date", "source", "title", "url", "score"} <= set(first)
+    assert first["date"] == "2024-03-05" and "12,000" in first["text"]
+
+
+def test_ask_prints_sentences_with_date_and_source_for_people(cli, indexed):
+    result = cli.invoke(main, ["ask", "how many teachers will be hired?"])
+    assert result.exit_code == 0
+    assert "300" in result.output and "2024-02-20 · school" in result.output
+
+
+def test_questions_piped_on_stdin_are_answered_one_json_line_each(cli, indexed):
+    result = cli.invoke(main, ["ask", "--json"], input="storm power\n\nharbour bridge\n")
+    lines = [json.loads(line) for line in result.output.strip().splitlines()]
+    assert [line["question"] for line in lines] == ["storm power", "harbour bridge"]
+
+
+@pytest.mark.parametrize("question", ["   ", "x" * 10_000])
+def test_bad_questions_get_a_message_not_a_traceback(cli, indexed, question):
+    result = cli.invoke(main, ["ask", question])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and "question" in result.output.lower()
+
+
+def test_mode_flag_selects_the_retriever(cli, indexed):
+    for mode in ("bm25", "dense", "hybrid"):
+        data = json.loads(cli.invoke(main, ["ask", "--json", "--mode", mode, "storm"]).output)
+        assert data["mode"] == mode
+
+
+def test_first_ask_on_a_fresh_clone_builds_the_seed_index_and_says_so(cli):
+    result = cli.invoke(main, ["ask", "troops Poland"])
+    assert result.exit_code == 0, result.output
+    assert "building it from the seed articles" in result.output
+    assert "Poland" in result.output
+
+
+def test_stats_reports_articles_sentences_dates_model_and_size(cli, indexed):
+    data = json.loads(cli.invoke(main, ["stats", "--json"]).output)
+    assert (data["articles"], data["date_min"], data["date_max"], data["model"]) == (3, "2024-02-20", "2024-03-05", "hashing")
+    assert data["sentences"] > 3 and data["index_bytes"] > 0
+
+
+def test_stats_without_an_index_says_what_to_run(cli):
+    result = cli.invoke(main, ["stats"])
+    assert result.exit_code == 1 and "newsdesk index" in result.output
+
+
+def test_chat_answers_each_line_until_quit(cli, indexed):
+    result = cli.invoke(main, ["chat"], input="how many teachers?\n\n:q\n")
+    assert result.exit_code == 0 and "300" in result.output
+
+
+def test_index_option_points_every_command_at_another_store(cli, tiny_corpus, tmp_path):
+    other = tmp_path / "other-index"
+    assert cli.invoke(main, ["index", "--index", str(other), str(tiny_corpus)]).exit_code == 0
+    assert json.loads(cli.invoke(main, ["stats", "--json", "--index", str(other)]).output)["articles"] == 3
