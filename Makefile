@@ -40,6 +40,9 @@ test: setup
 test-quick: setup
 	$(BIN)/python -m pytest -q -m "not slow and not model and not e2e"
 
+eval: setup
+	$(BIN)/newsdesk eval tests/data/seed_gold.jsonl --articles seeds/ --compare
+
 bench: setup
 	$(BIN)/python -m bench.run
 

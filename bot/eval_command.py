@@ -1,0 +1,119 @@
+"""``newsdesk eval``: score newsdesk against a gold question/answer file."""
+
+from __future__ import annotations
+
+import shlex
+from pathlib import Path
+
+import click
+
+from retrieval.config import ConfigError, Settings
+from retrieval.evaluation.gold import GoldError, load_gold
+from retrieval.evaluation.metrics import hit_at_k, summarize
+from retrieval.evaluation.runner import MODES, CorpusError, evaluate, prepared_answerer
+from retrieval.evaluation.report import format_table, write_outputs
+
+SKIPPED_SHOWN = 20
+# Exit codes: 0 scored (and passed --min-hit1), 1 hit@1 below --min-hit1, 2 could not score.
+EXIT_BELOW_GATE = 1
+
+
+class EvalError(click.ClickException):
+    """The run cannot go ahead as asked; the message names the fix."""
+
+    exit_code = 2
+
+
+@click.command("eval")
+@click.argument("gold", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--articles", "articles", multiple=True, type=click.Path(path_type=Path),
+              help="Index these .txt/.jsonl files or folders first and score over them (repeat for more).")
+@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
+              help="Index folder to use, or to build into with --articles or a SQuAD gold "
+                   "(default: the configured index; a temporary one when building).")
+@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
+              help="Evidence sentences judged per question.")
+@click.option("--mode", type=click.Choice(MODES), default=None,
+              help="Retrieval mode to score (default: the configured mode).")
+@click.option("--compare", is_flag=True, help="Score bm25, dense and hybrid side by side.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+              default=Path("eval-out"), show_default=True, help="Folder for the report files.")
+@click.option("--min-hit1", type=click.FloatRange(0.0, 1.0), default=None,
+              help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).")
+@click.pass_context
+def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], index_dir: Path | None,
+                 k: int, mode: str | None, compare: bool, out_dir: Path, min_hit1: float | None) -> None:
+    """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out."""
+    from retrieval.embed import EncoderError
+    from retrieval.store import StoreError
+
+    try:
+        settings = Settings.load(overrides={"retrieval": {"mode": mode}})
+    except ConfigError as exc:
+        raise EvalError(str(exc)) from None
+    primary = mode or str(settings.get("retrieval", "mode", "hybrid"))
+    if primary not in MODES:
+        raise EvalError(f"configured retrieval mode {primary!r} is unknown; pass --mode {'|'.join(MODES)}")
+    missing = [str(p) for p in articles if not p.exists()]
+    if missing:
+        raise EvalError(f"--articles {', '.join(missing)} does not exist; check the path")
+    try:
+        gold_set = load_gold(gold)
+    except GoldError as exc:
+        raise EvalError(str(exc)) from None
+    for skipped in gold_set.skipped[:SKIPPED_SHOWN]:
+        _warn(f"skipped {gold.name} {skipped}")
+    if len(gold_set.skipped) > SKIPPED_SHOWN:
+        _warn(f"skipped {len(gold_set.skipped) - SKIPPED_SHOWN} more entries (all listed in report.md)")
+    if not gold_set.questions:
+        raise EvalError(f"{gold} has no usable questions; fix the entries reported above")
+    if articles and gold_set.articles is not None:
+        # The gold sources name SQuAD paragraphs, which are not what is indexed now.
+        gold_set = gold_set.without_sources()
+
+    modes = MODES if compare else (primary,)
+    try:
+        with prepared_answerer(settings, gold_set, articles, index_dir, echo=_warn) as (answerer, corpus):
+            outcomes = evaluate(answerer, gold_set.questions, modes, k)
+    except (CorpusError, StoreError, EncoderError) as exc:
+        raise EvalError(str(exc)) from None
+    summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
+    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, min_hit1)
+    paths = write_outputs(out_dir, gold_set, summaries, outcomes, k=k, primary=primary,
+                          compare=compare, command=command, corpus=corpus)
+
+    click.echo(format_table(summaries))
+    click.echo(f"\n{len(gold_set.questions)} questions scored, {len(gold_set.skipped)} skipped; "
+               f"report in {paths[2]}")
+    if min_hit1 is not None:
+        hit1 = hit_at_k([o.rank for o in outcomes[primary] if o.gold.answerable], 1)
+        if hit1 is None:
+            raise EvalError(f"{gold} has no answerable questions, so --min-hit1 cannot be checked; "
+                            "add questions with answers")
+        if hit1 < min_hit1:
+            click.echo(f"FAIL: hit@1 {hit1:.4f} ({primary}) is below --min-hit1 {min_hit1}", err=True)
+            ctx.exit(EXIT_BELOW_GATE)
+        click.echo(f"PASS: hit@1 {hit1:.4f} ({primary}) meets --min-hit1 {min_hit1}")
+
+
+def _warn(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None, k: int, mode: str | None,
+                  compare: bool, out_dir: Path, min_hit1: float | None) -> str:
+    """The command that reproduces this run, for the report."""
+    args = ["newsdesk", "eval", str(gold)]
+    for path in articles:
+        args += ["--articles", str(path)]
+    if index_dir:
+        args += ["--index", str(index_dir)]
+    args += ["--k", str(k)]
+    if mode:
+        args += ["--mode", mode]
+    if compare:
+        args.append("--compare")
+    args += ["--out", str(out_dir)]
+    if min_hit1 is not None:
+        args += ["--min-hit1", str(min_hit1)]
+    return shlex.join(args)
