@@ -236,6 +236,8 @@ async def group_mention(update: Update, context: Context) -> None:
 async def unknown_command(update: Update, context: Context) -> None:
     """Point unknown commands in a private chat to /help."""
     command = (update.effective_message.text or "").split(maxsplit=1)[0]
+    if len(command) > 40:  # Telegram commands have at most 32 letters; the reply must stay short
+        command = command[:40] + "…"
     await update.effective_message.reply_text(
         f"I don't know {fmt.escape(command)}. Send your question as a message, or /help for examples."
     )

@@ -29,9 +29,16 @@ def tg_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+# Longer links are shown as plain text: a link's opening tag is repeated in every message a long
+# paragraph is split into, so it must leave room for the text (browsers stop at about 2,000 too).
+MAX_HREF = 2048
+
+
 def _link(label: str, url: str) -> str:
     if re.match(r"^https?://\S+$", url or ""):
-        return f'<a href="{html.escape(url, quote=True)}">{escape(label)}</a>'
+        href = html.escape(url, quote=True)
+        if len(href) <= MAX_HREF:
+            return f'<a href="{href}">{escape(label)}</a>'
     return escape(label)
 
 

@@ -169,11 +169,18 @@ def load_telegram_settings(settings: Settings, env: Mapping[str, str] | None = N
 
 
 def redactor(secret: Secret) -> Callable[[str], str]:
-    """A function that replaces the secret (and its URL-quoted form) in any text."""
+    """A function that replaces the secret in any text: whole, URL-quoted (``%3A``), lower-cased
+    (python-telegram-bot lower-cases the rest of some error descriptions) or its secret part
+    alone. The bot id before the colon is public (it is the bot's user id) and may stay."""
     value = secret.reveal()
+    if not value:
+        return lambda text: text
+    bot_id, _, secret_part = value.rpartition(":")
+    prefix = rf"(?:{re.escape(bot_id)}(?::|%3A))?" if bot_id else ""
+    pattern = re.compile(prefix + re.escape(secret_part or value), re.IGNORECASE)
 
     def redact(text: str) -> str:
-        return text.replace(value, REDACTED) if value and value in text else text
+        return pattern.sub(REDACTED, text)
 
     return redact
 
