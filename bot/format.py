@@ -35,7 +35,7 @@ def provenance(evidence: Evidence) -> str:
         parts.append(evidence.url)
     line = " · ".join(parts)
     if evidence.also_in:
-        line += f" · also reported by {evidence.also_in} other source{'s' if evidence.also_in > 1 else ''}"
+        line += f" · reported by {evidence.also_in + 1} sources, first on {evidence.date or 'an unknown date'}"
     return line
 
 

@@ -6,9 +6,7 @@ prints describes exactly what users are shown.
 
 from __future__ import annotations
 
-import re
 import time
-import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -16,23 +14,16 @@ import numpy as np
 
 from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.config import Settings
+from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_encoder
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
-from retrieval.rerank import FeatureReranker
-from retrieval.timeline import build_timeline
+from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import IndexStore, StoreMissing
+from retrieval.term_match import TermMatcher
+from retrieval.timeline import build_timeline
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, QuestionError
-
-_SPACE = re.compile(r"\s+")
-_PUNCT = re.compile(r"[^\w\s]")
-
-
-def sentence_key(text: str) -> str:
-    """Identity of a sentence for collapsing syndicated copies: case, quotes, spacing ignored."""
-    folded = unicodedata.normalize("NFKC", text).lower()
-    return _SPACE.sub(" ", _PUNCT.sub("", folded)).strip()
 
 
 class Answerer:
@@ -51,15 +42,18 @@ class Answerer:
         self.candidates = int(retrieval.get("candidates", 100))
         self.default_k = int(retrieval.get("k", 5))
         rerank = settings.section("rerank")
+        weights = {name: float(rerank.get(name, 0.0)) for name in FEATURES}
+        matcher = TermMatcher.from_encoder(encoder) if self.fusion is FusionMethod.FEATURES and weights["match"] else None
         self.reranker = FeatureReranker(
-            {name: float(rerank.get(name, 0.0)) for name in ("bm25", "dense", "passage", "coverage", "type")},
-            {kind: float(w) for kind, w in rerank.get("type_weights", {}).items()},
+            weights, {kind: float(w) for kind, w in rerank.get("type_weights", {}).items()}, matcher,
         )
         self.passages = int(rerank.get("passages", 5))
         answer = settings.section("answer")
         self.max_chars = int(answer.get("max_question_chars", 1000))
         self.min_dense_score = float(answer.get("min_dense_score", 0.3))
         self.min_score = float(answer.get("min_score", 0.0))
+        self.timeline_margin = float(answer.get("timeline_margin", 1.0))
+        self.duplicates = NearDuplicates(float(answer.get("duplicate_overlap", 0.6)))
 
     def check_question(self, question: str) -> str:
         """The question as it will be searched; QuestionError with advice when it cannot be."""
@@ -89,7 +83,7 @@ class Answerer:
         ranked = self._rank(cleaned, query_vector, mode, kind)
         evidence = self._evidence(ranked, k, kind, cleaned)
         answered = self._is_answered(evidence, query_vector, mode)
-        timeline = build_timeline(evidence, kind) if answered else []
+        timeline = build_timeline(evidence, kind, self.timeline_margin, cleaned) if answered else []
         if not evidence:
             note = "The archive is empty: index some articles with `newsdesk index PATH`."
         elif not answered:
@@ -143,26 +137,30 @@ class Answerer:
         return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
 
     def _evidence(self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str) -> list[Evidence]:
-        """Top-k evidence, each distinct sentence once (earliest date kept, copies counted)."""
-        chosen: dict[str, Evidence] = {}
-        order: list[str] = []
+        """Top-k evidence, each report once: copies of a shown sentence (syndicated wire copy,
+        word for word or lightly edited) are counted in ``also_in`` and the earliest copy is shown."""
+        shown: list[Evidence] = []
+        seen = self.duplicates.tracker()
         for sentence_id, score in ranked:
             text = self.index.texts[sentence_id]
-            key = sentence_key(text)
             article = self.index.article_of(sentence_id)
-            if key in chosen:
-                first = chosen[key]
+            copy_of = seen.find(text, sentence_id)
+            if copy_of is not None:
+                first = shown[copy_of]
                 first.also_in += 1
                 if article.get("date") and (first.date is None or article["date"] < first.date):
-                    first.date, first.source, first.url = article["date"], article.get("source", ""), article.get("url", "")
-                    first.article_id, first.title = article["id"], article.get("title", "")
+                    earliest = self._make_evidence(sentence_id, first.score, text, article)
+                    earliest.also_in = first.also_in
+                    earliest.highlights = answer_spans(text, kind, question)
+                    shown[copy_of] = earliest
                 continue
-            if len(order) >= k:
+            if len(shown) >= k:
                 continue  # keep scanning only to count copies of what is shown
-            chosen[key] = self._make_evidence(sentence_id, score, text, article)
-            chosen[key].highlights = answer_spans(text, kind, question)
-            order.append(key)
-        return [chosen[key] for key in order]
+            evidence = self._make_evidence(sentence_id, score, text, article)
+            evidence.highlights = answer_spans(text, kind, question)
+            seen.add(text, sentence_id)
+            shown.append(evidence)
+        return shown
 
     def _make_evidence(self, sentence_id: int, score: float, text: str, article: dict[str, Any]) -> Evidence:
         return Evidence(

@@ -1,9 +1,12 @@
 """Answer types without a language model: what kind of answer a question wants, and where a
 sentence holds one.
 
-"how many" wants a quantity, "when" a date, "who" a person, "where" a place. Detection is
-by rules over the question's wording and the sentence's surface (numbers, month names,
-capitalised names), which costs microseconds a sentence.
+"how many" wants a quantity, "when" a date, "who" a person, "where" a place, and "what/which
++ noun" whatever that noun names ("what year" a date, "which team" a name, "what city" a
+place). Detection is by rules over the question's wording and the sentence's surface
+(numbers, month names, capitalised names), which costs microseconds a sentence; spaCy's
+named-entity model would cost a model download outside the package registry and about
+10 ms a sentence on this hardware, which the reranker cannot afford for 150 candidates.
 """
 
 from __future__ import annotations
@@ -15,44 +18,101 @@ from enum import Enum
 class AnswerType(str, Enum):
     QUANTITY = "quantity"
     DATE = "date"
-    PERSON = "person"
+    PERSON = "person"  # people and named organisations: answered by a capitalised name
     PLACE = "place"
     NONE = "none"
 
 
-_QUESTION_RULES: list[tuple[re.Pattern, AnswerType]] = [
-    (re.compile(r"\b(how (many|much|long|old|far|large|big|tall|high|often|fast|heavy)|what (percentage|percent|number|amount|proportion|share)|what is the (population|number|size|cost|price))\b"), AnswerType.QUANTITY),
-    (re.compile(r"\b(when|what (year|date|day|month|time|century|decade|era|period)|which (year|date|day|month|century|decade)|since when)\b"), AnswerType.DATE),
-    (re.compile(r"\b(who|whom|whose|which (person|man|woman|president|leader|official|minister|secretary|general|spokesperson|company|group|organi[sz]ation))\b"), AnswerType.PERSON),
-    (re.compile(r"\b(where|what (country|city|state|town|region|place|nation|continent|island|river)|which (country|city|state|town|region|place|nation|continent|island|river)|to what (country|city))\b"), AnswerType.PLACE),
+# Nouns after "what"/"which" that say which kind of answer is wanted ("which team", "what city").
+_HEAD_NOUNS: dict[AnswerType, str] = {
+    AnswerType.QUANTITY: (
+        r"percentage|percent|number|amount|proportion|share|size|cost|price|population|rate|"
+        r"temperature|distance|length|height|speed|weight|sum|total|figure|age"
+    ),
+    AnswerType.DATE: r"year|date|day|month|time|century|decade|era|period|season",
+    AnswerType.PERSON: (
+        r"person|man|woman|men|women|people|president|leader|official|officials|minister|secretary|"
+        r"general|spokesperson|spokesman|spokeswoman|company|companies|firm|group|organi[sz]ation|"
+        r"agency|team|club|player|actor|actress|band|artist|author|writer|poet|scientist|"
+        r"king|queen|emperor|ruler|party|union|coach|singer|musician|composer|architect|director|"
+        r"chief|executive|judge|governor|mayor|senator|lawmaker|diplomat|ambassador|envoy|"
+        r"newspaper|network|broadcaster|channel|airline|manufacturer|bank|court|"
+        r"quarterback|defender|individual|candidate|winner|founder|inventor|philosopher|"
+        r"physicist|chemist|mathematician|economist|historian|theologian|explorer|commander"
+    ),
+    AnswerType.PLACE: (
+        r"country|countries|city|cities|state|states|town|towns|region|place|places|nation|"
+        r"continent|island|river|area|county|province|district|village|street|airport|port|"
+        r"sea|ocean|lake|mountain|location|colony|venue|stadium|capital|border|territory|"
+        r"neighbourhood|neighborhood|body of water"
+    ),
+}
+_HEAD_RULES = [
+    (re.compile(rf"^(?:what|which)\s+(?:\w+\s+)?(?:{nouns})\b"), kind) for kind, nouns in _HEAD_NOUNS.items()
 ]
+_LEADING_RULES: list[tuple[re.Pattern, AnswerType]] = [
+    (re.compile(r"^how (many|much|long|old|far|large|big|tall|high|often|fast|heavy|deep|wide)\b"), AnswerType.QUANTITY),
+    (re.compile(r"^(when|since when|until when)\b"), AnswerType.DATE),
+    (re.compile(r"^(who|whom|whose)\b"), AnswerType.PERSON),
+    (re.compile(r"^(where|from where)\b"), AnswerType.PLACE),
+    (re.compile(r"^(what|which) is the name of (the )?(\w+ )?(person|man|woman|company|group|team|player|leader)\b"), AnswerType.PERSON),
+    (re.compile(r"^in (what|which) (year|month|decade|century)\b"), AnswerType.DATE),
+    (re.compile(r"^(in|to|from|at) (what|which) (\w+ )?(country|city|state|town|region|place|area|county|province|district|village|nation|continent|island|river|port|capital)\b"), AnswerType.PLACE),
+    (re.compile(r"^by how (many|much)\b"), AnswerType.QUANTITY),
+]
+# A question word, possibly after a leading preposition or clause ("After the war, who ...").
+_WH = re.compile(r"\b(how|when|who|whom|whose|where|what|which|since when)\b")
 
 MONTHS = r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
 WEEKDAYS = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DATE_SPAN = re.compile(
     rf"\b(?:{MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?|\d{{1,2}}(?:st|nd|rd|th)?\s+{MONTHS}(?:,?\s+\d{{4}})?"
     rf"|{MONTHS}\s+\d{{4}}|(?:in |since |by |until |from |of |early |late |mid-?)?(?:1[0-9]|20)\d{{2}}s?"
-    rf"|{WEEKDAYS}|\d{{1,2}}(?:st|nd|rd|th) century|(?:yesterday|today|tomorrow|last (?:week|month|year)))\b",
+    rf"|{WEEKDAYS}|\d{{1,2}}(?:st|nd|rd|th) century|(?:yesterday|today|tomorrow|last (?:week|month|year)))\b"
+    rf"|'\d0s\b",
 )
-_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|dozen|dozens|million|millions|billion|half|a third|a quarter)"
+_NUMBER_WORDS = r"(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|hundred|hundreds|thousand|thousands|dozen|dozens|million|millions|billion|half|a third|a quarter|twice)"
 _QUANTITY_SPAN = re.compile(
     rf"(?:[$€£]\s?)?\b\d{{1,3}}(?:,\d{{3}})+(?:\.\d+)?(?:\s?(?:%|percent|per cent|million|billion|trillion))?"
-    rf"|(?:[$€£]\s?)?\b\d+(?:\.\d+)?(?!\d|st\b|nd\b|rd\b|th\b)(?:\s?(?:%|percent|per cent|million|billion|trillion|km|miles?|kilometers?|metres?|meters?|feet|kg|tons?|tonnes?|years?|hours?|days?|minutes?))?"
+    rf"|(?:[$€£]\s?)?\b\d+(?:\.\d+)?(?!\d|st\b|nd\b|rd\b|th\b)(?:\s?(?:%|percent|per cent|million|billion|trillion|km|miles?|kilometers?|kilometres?|metres?|meters?|feet|kg|tons?|tonnes?|years?|hours?|days?|minutes?))?"
     rf"|\b{_NUMBER_WORDS}(?:[- ]{_NUMBER_WORDS})*\b",
     re.IGNORECASE,
 )
+_WORD_BEFORE = re.compile(r"\b([A-Za-z]+)\s+$")
+# Capitalised words that lead an amount rather than name a thing: "About 1,700 soldiers".
+_AMOUNT_LEADS = frozenset("About Around Nearly Almost Roughly Some Over Under More Fewer Another Only Just Up At "
+                          "By To From In Of On Since Until With Without And Or But The A An".split())
+_CLOCK = re.compile(r"\s?(?:[ap]\.m\.|[ap]m\b)|:\d\d", re.IGNORECASE)
 _NAME_SPAN = re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?:\s+(?:of\s+|de\s+|van\s+|von\s+|al-)?[A-Z][a-zA-Z'’.-]+)*")
+_QUOTES = " \"'“‘(—–-"
 _SENTENCE_OPENERS = frozenset(
     "The A An He She It They We I This That These Those There His Her Its Their Our But And So Yet In On At "
-    "After Before When While If As Meanwhile However Another Some Many Every Any Nobody Talks About".split()
+    "After Before When While If As Meanwhile However Another Some Many Every Any Nobody Talks About Most "
+    "Other Others Both Each One Two Three Several Such Since During Under Although Though Despite".split()
 )
 
 
 def question_type(question: str) -> AnswerType:
-    """The kind of answer a question asks for, or NONE when the wording does not say."""
-    text = question.lower()
-    for pattern, kind in _QUESTION_RULES:
-        if pattern.search(text):
+    """The kind of answer a question asks for, or NONE when the wording does not say.
+
+    The question word that leads the question decides: in "What body of water lay west of
+    the empire when Genghis Khan died?" the "when" belongs to a clause, not to the answer.
+    """
+    text = " ".join(question.lower().split())
+    found = _WH.search(text)
+    if not found:
+        return AnswerType.NONE
+    # Keep a leading preposition ("in which year", "by how many") with its question word.
+    start = found.start()
+    before = text[:start].split()
+    if before and before[-1] in {"in", "to", "from", "at", "by", "on", "during", "of", "for", "since", "until"}:
+        start -= len(before[-1]) + 1
+    lead = text[start:]
+    for pattern, kind in _LEADING_RULES:
+        if pattern.search(lead):
+            return kind
+    for pattern, kind in _HEAD_RULES:
+        if pattern.search(lead):
             return kind
     return AnswerType.NONE
 
@@ -72,19 +132,41 @@ def answer_spans(sentence: str, kind: AnswerType, question: str = "") -> list[tu
             value = match.group(0).strip()
             if _is_year(value) or value.lower() in asked or _DATE_SPAN.fullmatch(value):
                 continue
+            if _CLOCK.match(sentence, match.end()) or sentence[max(0, match.start() - 1):match.start()] == ":":
+                continue  # a time of day ("1 p.m.", "4:51") is not an amount
+            before = _WORD_BEFORE.search(sentence, 0, match.start())
+            if before and before.group(1)[0].isupper() and before.group(1) not in _AMOUNT_LEADS:
+                continue  # a number naming something ("Route 49", "Super Bowl 50") is not an amount
             spans.append((match.start(), match.start() + len(match.group(0).rstrip())))
     elif kind is AnswerType.DATE:
         spans = [(m.start(), m.end()) for m in _DATE_SPAN.finditer(sentence) if m.group(0).lower() not in asked]
     else:
+        asked_words = set(re.findall(r"\w+", asked))
         for match in _NAME_SPAN.finditer(sentence):
-            words = match.group(0).split()
-            if match.start() == 0 and words[0] in _SENTENCE_OPENERS:
+            # Word spans inside the match; titles the question already gives are trimmed
+            # ("Pentagon Press Secretary John Kirby" answers "who is the Pentagon press secretary?").
+            words = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(r"\S+", match.group(0))]
+            # A capitalised opener ("The", "We") at the start of the sentence or of a quote is no name.
+            opens = not sentence[:match.start()].strip(_QUOTES) or sentence[:match.start()].rstrip()[-1:] in _QUOTES
+            if opens and sentence[words[0][0]:words[0][1]] in _SENTENCE_OPENERS:
                 words = words[1:]
-                if not words:
-                    continue
-            name = " ".join(words)
-            if name.lower() in asked or _DATE_SPAN.fullmatch(name):
+            while words and _asked(sentence[words[0][0]:words[0][1]], asked_words):
+                words = words[1:]
+            while words and _asked(sentence[words[-1][0]:words[-1][1]], asked_words):
+                words = words[:-1]
+            if not words:
                 continue
-            end = match.end()
-            spans.append((end - len(name), end))
+            start, end = words[0][0], words[-1][1]
+            while end > start and sentence[end - 1] in ".'’":
+                end -= 1
+            name = sentence[start:end]
+            if not name or _DATE_SPAN.fullmatch(name):
+                continue
+            spans.append((start, end))
     return spans
+
+
+def _asked(word: str, asked_words: set[str]) -> bool:
+    """Whether every part of a word already appears in the question."""
+    parts = re.findall(r"\w+", word.lower())
+    return all(part in asked_words for part in parts)

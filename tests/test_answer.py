@@ -73,3 +73,12 @@ def test_answer_serialises_to_the_json_contract(answerer):
     data = answerer.ask("storm power").to_dict()
     assert {"question", "evidence", "answered", "timeline"} <= set(data)
     assert {"text", "date", "source", "title", "url", "score", "highlights"} <= set(data["evidence"][0])
+
+
+def test_cli_shows_syndicated_copies_as_reported_by_n_sources_first_on_date():
+    from bot.format import render_text
+    from retrieval.types import Answer, Evidence
+
+    copy = Evidence(text="Border reopens Monday.", article_id="b", title="", date="2024-05-01",
+                    source="Wire B", url="", score=1.0, also_in=2)
+    assert "reported by 3 sources, first on 2024-05-01" in render_text(Answer("q", [copy]))

@@ -127,9 +127,10 @@ def test_highlighted_spans_are_bold_and_bad_spans_are_ignored():
     assert html_problems(message) == [] and text in visible(message)
 
 
-def test_copies_in_other_articles_are_counted():
+def test_copies_in_other_articles_are_counted_with_the_first_date():
     answer = Answer(question="q?", evidence=[evidence("Said twice.", also_in=2)])
-    assert "also in 2 other articles" in format_answer(answer)[0]
+    message = format_answer(answer)[0]
+    assert f"reported by 3 sources, first on {answer.evidence[0].date}" in message
 
 
 def test_no_good_answer_is_said_plainly_before_the_weak_evidence():

@@ -1,0 +1,44 @@
+"""Syndicated copy is shown once, with how many articles carried it and the earliest date."""
+
+from retrieval.answer import open_answerer
+from retrieval.duplicates import NearDuplicates
+from retrieval.indexer import Indexer
+from retrieval.types import Article
+
+WIRE = "The central bank cut its benchmark interest rate to 4.0% on Thursday, its first reduction since 2020."
+EDITED = "The central bank cut its benchmark interest rate to 4.0% on Thursday, its first cut since 2020."
+
+
+def _answer(settings, articles, question):
+    Indexer(settings, progress=False).index_articles(articles)
+    return open_answerer(settings).ask(question)
+
+
+def test_lightly_edited_wire_copy_is_shown_once_with_the_count_and_the_earliest_date(fake_settings):
+    answer = _answer(fake_settings, [
+        Article(id="a", text=f"{EDITED} Mortgage rates fell.", date="2024-06-21", source="Ledger"),
+        Article(id="b", text=f"{WIRE} The currency slipped.", date="2024-06-20", source="Wire"),
+        Article(id="c", text=f"Markets were calm. {WIRE}", date="2024-06-22", source="Herald"),
+    ], "what did the central bank cut its interest rate to?")
+    copies = [e for e in answer.evidence if "benchmark interest rate" in e.text]
+    assert len(copies) == 1
+    assert (copies[0].date, copies[0].source, copies[0].also_in) == ("2024-06-20", "Wire", 2)
+    assert copies[0].text == WIRE  # the earliest copy's own words, not a later edit
+
+
+def test_updates_with_different_figures_are_separate_reports(fake_settings):
+    answer = _answer(fake_settings, [
+        Article(id="a", text="The fire has burned more than 12,000 acres and was 5% contained, officials said.",
+                date="2023-08-14", source="Wire"),
+        Article(id="b", text="The fire has burned more than 31,000 acres and was 12% contained, officials said.",
+                date="2023-08-16", source="Wire"),
+    ], "how many acres has the fire burned?")
+    assert len([e for e in answer.evidence if "acres" in e.text]) == 2
+    assert all(e.also_in == 0 for e in answer.evidence)
+
+
+def test_different_sentences_that_share_a_few_words_are_not_copies():
+    seen = NearDuplicates(0.6).tracker()
+    seen.add("Twenty-two of the train's 38 wagons left the track.")
+    assert seen.find("Twenty-two of the train's 38 wagons left the track, and one tank wagon leaked chlorine.") is None
+    assert seen.find("twenty-two of the train’s 38 wagons left the track") == 0  # case and quotes ignored
