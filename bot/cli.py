@@ -30,8 +30,41 @@ def index_option(func):
     )(func)
 
 
+def damaged_store(settings, exc: BaseException) -> click.ClickException:
+    """A one-line error for an index store that fails in a way the store did not foresee."""
+    import errno
+    import sqlite3
+
+    from retrieval.store import CACHE_FILE, IndexStore
+
+    store = IndexStore(settings.index_dir)
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return click.ClickException(
+            f"the embedding cache {store.root / CACHE_FILE} is busy ({exc}): is another `newsdesk index` running?"
+        )
+    if isinstance(exc, sqlite3.DatabaseError):
+        return click.ClickException(
+            f"the embedding cache {store.root / CACHE_FILE} is damaged ({exc}): delete it and run the command "
+            "again (vectors not in the index are encoded afresh)"
+        )
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return click.ClickException(
+            f"no space left for the index at {store.root} ({exc.strerror}): free some and run the command again "
+            "(questions are answered from the last complete update meanwhile)"
+        )
+    return click.ClickException(
+        f"the index at {store.root} cannot be read or written ({type(exc).__name__}: {exc}): {store.rebuild_hint()}"
+    )
+
+
+# What reading a damaged store can raise besides StoreError (bad bytes, cut files, a broken cache).
+STORE_FAILURES = (OSError, ValueError, KeyError, TypeError, IndexError)
+
+
 def open_for_questions(settings, quiet: bool = False):
     """The answering core, building the seed index on first use; errors become one-line messages."""
+    import sqlite3
+
     from retrieval.answer import open_answerer
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
@@ -41,6 +74,8 @@ def open_for_questions(settings, quiet: bool = False):
         return open_answerer(settings, build_seeds_if_missing=True, echo=echo)
     except (StoreError, EncoderError) as exc:
         raise click.ClickException(str(exc)) from None
+    except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
+        raise damaged_store(settings, exc) from None
 
 
 @click.group(
@@ -66,6 +101,8 @@ def index(paths, index, rebuild, as_json, verbose):
     removed. Bad inputs are skipped with a warning naming file and line; nothing indexed
     before is lost.
     """
+    import sqlite3
+
     from retrieval.embed import EncoderError
     from retrieval.indexer import Indexer
     from retrieval.store import StoreError
@@ -75,6 +112,9 @@ def index(paths, index, rebuild, as_json, verbose):
         report = Indexer(settings).index_paths(paths, rebuild=rebuild)
     except (StoreError, EncoderError) as exc:
         raise click.ClickException(str(exc)) from None
+    except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
+        # Bad input files never get here (ingest skips them); this is the store or the disk.
+        raise damaged_store(settings, exc) from None
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
         return
@@ -181,19 +221,21 @@ def stats(index, as_json):
     store = IndexStore(settings.index_dir)
     try:
         manifest = store.current().manifest
+        data = {
+            "index": str(store.root),
+            "articles": int(manifest["counts"]["articles"]),
+            "sentences": int(manifest["counts"]["sentences"]),
+            "date_min": manifest["dates"]["min"],
+            "date_max": manifest["dates"]["max"],
+            "model": manifest["model"],
+            "dim": manifest["dim"],
+            "index_bytes": store.size_bytes(),
+            "built_at": manifest.get("built_at"),
+        }
     except StoreError as exc:
         raise click.ClickException(str(exc)) from None
-    data = {
-        "index": str(store.root),
-        "articles": manifest["counts"]["articles"],
-        "sentences": manifest["counts"]["sentences"],
-        "date_min": manifest["dates"]["min"],
-        "date_max": manifest["dates"]["max"],
-        "model": manifest["model"],
-        "dim": manifest["dim"],
-        "index_bytes": store.size_bytes(),
-        "built_at": manifest.get("built_at"),
-    }
+    except STORE_FAILURES as exc:
+        raise damaged_store(settings, exc) from None
     if as_json:
         click.echo(json.dumps(data))
         return

@@ -1,7 +1,17 @@
-"""Build and update the index store: only new or changed articles are embedded."""
+"""Build and update the index store: new or changed articles go into a new segment, nothing else is rewritten.
+
+An update writes one segment holding only the new and changed articles, marks the old copies
+of changed and removed articles as deleted (tombstones in the generation manifest), and
+commits a new generation. Segments are merged when there are too many of them or too much
+of the index is deleted (see ``CompactionPolicy``); a merge re-splits the merged articles'
+stored texts and takes their vectors from the embedding cache, so nothing is re-encoded
+that was encoded before.
+"""
 
 from __future__ import annotations
 
+import os
+import sqlite3
 import sys
 import time
 from dataclasses import dataclass, field
@@ -10,16 +20,16 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from retrieval.bm25 import BM25Index
 from retrieval.config import Settings
 from retrieval.embed import EmbeddingCache, encode_with_cache, load_encoder
 from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
-from retrieval.search_index import read_article_texts, read_articles, write_generation
-from retrieval.split import SentenceSplitter, chunk_ids
-from retrieval.store import IndexStore, SentenceTexts, StoreError, StoreMissing
+from retrieval.search_index import live_articles, read_article_texts, write_segment_files
+from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder, embedding_text  # noqa: F401
+from retrieval.split import SentenceSplitter
+from retrieval.store import Generation, IndexStore, StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Article
-from retrieval.vectors import VectorIndex
+from retrieval.vectors import EF_CONSTRUCTION, EF_SEARCH, HNSW_M
 
 
 @dataclass
@@ -38,6 +48,8 @@ class IngestReport:
     encoded: int = 0  # sentences sent to the model this run
     seconds: float = 0.0
     wrote: bool = False
+    merged: int = 0  # segments folded into one by compaction this run
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
 
     def summary(self) -> str:
         line = (
@@ -59,14 +71,9 @@ class IngestReport:
             "skipped": [{"where": p.where, "reason": p.reason} for p in self.skipped],
             "warnings": [{"where": p.where, "reason": p.reason} for p in self.warnings],
             "articles": self.articles, "sentences": self.sentences, "encoded": self.encoded,
-            "seconds": round(self.seconds, 3),
+            "seconds": round(self.seconds, 3), "merged": self.merged,
+            "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
-
-
-def embedding_text(record: dict[str, Any], sentence: str) -> str:
-    """What the dense model sees for a sentence: the sentence, led by its title when there is one."""
-    title = record.get("title") or ""
-    return f"{title}: {sentence}" if title else sentence
 
 
 def _record(article: Article, scope: str) -> dict[str, Any]:
@@ -81,15 +88,48 @@ def _scope_of(article: Article) -> str:
     return str(Path(path).resolve())
 
 
+@dataclass
+class CompactionPolicy:
+    """When segments are merged: too many of them, or too much of one deleted.
+
+    A segment more than ``max_deleted_fraction`` deleted is rewritten without its deleted
+    articles. When an update would leave more than ``max_segments`` segments, every segment
+    but the largest is merged into one, so an update costs the size of the small segments,
+    never the size of the archive; the large one is rewritten only when it is itself mostly
+    deleted (or by `newsdesk index --rebuild`).
+    """
+
+    max_segments: int = 8
+    max_deleted_fraction: float = 0.25
+
+    def plan(self, entries: list[dict[str, Any]], adding: bool) -> list[int]:
+        """Positions of the segments to merge (with the new articles) into one; empty for none."""
+        chosen = {
+            i for i, e in enumerate(entries)
+            if e["sentences"] and e.get("deleted_sentences", 0) > self.max_deleted_fraction * e["sentences"]
+        }
+        after = len(entries) - len(chosen) + (1 if chosen or adding else 0)
+        if after > self.max_segments and entries:
+            largest = max(range(len(entries)), key=lambda i: entries[i]["sentences"] - entries[i].get("deleted_sentences", 0))
+            chosen |= set(range(len(entries))) - {largest}
+        return sorted(chosen)
+
+
 class Indexer:
     """Turns articles into a new store generation, reusing everything that did not change."""
 
-    def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None):
+    def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None,
+                 encoder=None, cache_path: Path | None = None, use_cache: bool = True):
         self.settings = settings
         self.store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
         self.model_name = settings.get("model", "name", "minilm")
         self.progress = progress
-        self._encoder = None
+        self._encoder = encoder
+        self.cache_path = Path(cache_path) if cache_path else self.store.cache_path
+        self.use_cache = use_cache
+        self.policy = CompactionPolicy(
+            int(settings.get("index", "max_segments", 8)), float(settings.get("index", "max_deleted_fraction", 0.25)),
+        )
 
     @property
     def encoder(self):
@@ -118,7 +158,6 @@ class Indexer:
     def index_articles(self, articles: Iterable[Article], scope: str = "api", rebuild: bool = False) -> IngestReport:
         """Index articles given in memory; earlier articles of the same ``scope`` not given again are dropped."""
         articles = list(articles)
-        warnings: list[Problem] = []
         pairs = []
         skipped: list[Problem] = []
         for article in articles:
@@ -126,123 +165,162 @@ class Indexer:
                 skipped.append(Problem(article.origin or article.id, "empty article (no text)"))
                 continue
             pairs.append((article, scope))
-        return self._update(pairs, skipped, warnings, len(articles), lambda s: s == scope, rebuild)
+        return self._update(pairs, skipped, [], len(articles), lambda s: s == scope, rebuild)
 
-    def _previous(self, rebuild: bool) -> list[dict[str, Any]]:
+    def _generation(self, rebuild: bool) -> Generation | None:
         if rebuild:
-            return []
+            return None
         try:
             generation = self.store.current()
         except StoreMissing:
-            return []
+            return None
         if generation.manifest.get("model") != self.model_name:
             raise StoreError(
                 f"index at {self.store.root} was built with model {generation.manifest.get('model')!r}, "
                 f"config asks for {self.model_name!r}: run `newsdesk index --rebuild PATH...`"
             )
-        return read_articles(generation)
+        self.store.verify(generation)  # an update builds on this generation: it must be sound
+        return generation
+
+    def _live_articles(self, generation: Generation | None) -> list[tuple[dict[str, Any], str, int]]:
+        if generation is None:
+            return []
+        try:
+            return live_articles(generation)
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise StoreError(f"index at {self.store.root} cannot be read ({exc}): {self.store.rebuild_hint()}") from None
 
     def _update(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(read=inputs, skipped=list(skipped), warnings=list(warnings))
         unique = drop_duplicates([a for a, _ in pairs], report.skipped)
         scope_by_id = {a.id: s for a, s in pairs}
-        previous = self._previous(rebuild)
-        previous_by_id = {r["id"]: r for r in previous}
-        incoming: dict[str, dict[str, Any]] = {}
-        texts_by_id: dict[str, str] = {}
+        generation = self._generation(rebuild)
+        previous = self._live_articles(generation)
+        by_id = {record["id"]: (record, segment, local) for record, segment, local in previous}
+        added: list[tuple[dict[str, Any], str]] = []
+        deleted: dict[str, set[int]] = {}
         for article in unique:
             record = _record(article, scope_by_id[article.id])
-            old = previous_by_id.get(article.id)
+            old = by_id.get(article.id)
             if old is None:
                 report.indexed += 1
-            elif old["hash"] != record["hash"]:
+            elif old[0]["hash"] != record["hash"]:
                 report.updated += 1
             else:
                 report.unchanged += 1
-            incoming[article.id] = record
-            texts_by_id[article.id] = article.text
-        kept = []
-        for record in previous:
-            if record["id"] in incoming:
-                continue
-            if covers(record["scope"]):
+                if old[0].get("scope") == record["scope"]:
+                    continue  # stays where it is; a moved file re-files it below (no re-encoding)
+            if old is not None:
+                deleted.setdefault(old[1], set()).add(old[2])
+            added.append((record, article.text))
+        incoming = {a.id for a in unique}
+        for record, segment, local in previous:
+            if record["id"] not in incoming and covers(record["scope"]):
                 report.removed += 1
-            else:
-                kept.append(record)
-        changed = report.indexed or report.updated or report.removed or rebuild
-        if not changed and previous:
-            report.articles = len(previous)
-            report.sentences = int(self.store.current().manifest["counts"]["sentences"])
+                deleted.setdefault(segment, set()).add(local)
+        if generation is not None and not added and not deleted:
+            report.articles, report.sentences = len(previous), int(generation.manifest["counts"]["sentences"])
             report.seconds = time.perf_counter() - started
             return report
-        records = kept + list(incoming.values())
-        old_texts = self._old_article_texts(kept) if kept else {}
-        texts_by_id.update(old_texts)
-        self._write(records, texts_by_id, report)
+        self._commit(generation, previous, added, deleted, report)
         report.seconds = time.perf_counter() - started
         return report
 
-    def _old_article_texts(self, kept: list[dict[str, Any]]) -> dict[str, str]:
-        """Full texts of kept articles, read back from the live generation."""
-        wanted = {r["id"] for r in kept}
-        return {i: t for i, t in read_article_texts(self.store.current()) if i in wanted}
+    def _commit(self, generation, previous, added, deleted, report: IngestReport) -> None:
+        """Write the new segment (merging segments when the policy says so) and the new generation."""
+        live = [(r, s, i) for r, s, i in previous if i not in deleted.get(s, ())]
+        entries = []
+        for entry in IndexStore.segment_entries(generation) if generation else []:
+            gone = sorted(set(entry.get("deleted_articles", [])) | deleted.get(entry["name"], set()))
+            live_sentences = sum(r.get("sentences", 0) for r, s, _ in live if s == entry["name"])
+            if len(gone) < entry["articles"]:  # a segment with nothing live is simply dropped
+                entries.append({**entry, "deleted_articles": gone, "deleted_sentences": entry["sentences"] - live_sentences})
+        new_records = [r for r, _ in added]
+        chosen = self.policy.plan(entries, adding=bool(added))
+        if chosen:
+            added = self._live_contents([entries[i] for i in chosen], live, generation) + added
+            entries = [e for i, e in enumerate(entries) if i not in set(chosen)]
+            report.merged = len(chosen)
+        if added:
+            entries.append(self._write_segment(added, report))
+        self._write_generation(entries, [r for r, _, _ in live] + new_records, report)
 
-    def _write(self, records, texts_by_id, report: IngestReport) -> None:
-        splitter = SentenceSplitter(int(self.settings.get("split", "min_sentence_chars", 12)))
-        sentences, arrays, embed_texts = [], {"sentence_article": [], "sentence_position": [], "sentence_chunk": []}, []
-        chunk_texts: list[list[str]] = []
-        for article_index, record in enumerate(records):
-            split = splitter.split(texts_by_id[record["id"]])
-            chunks = chunk_ids(split)
-            base = len(chunk_texts)
-            for _ in range(max(chunks, default=-1) + 1):
-                chunk_texts.append([])
-            record["sentences"] = len(split)
-            for sentence, chunk in zip(split, chunks):
-                sentences.append(sentence.text)
-                embed_texts.append(embedding_text(record, sentence.text))
-                arrays["sentence_article"].append(article_index)
-                arrays["sentence_position"].append(sentence.position)
-                arrays["sentence_chunk"].append(base + chunk)
-                chunk_texts[base + chunk].append(sentence.text)
-        vectors = self._embed(embed_texts, report)
-        tokenizer = Tokenizer()
-        bm25 = BM25Index.build([tokenizer(s) for s in sentences])
-        chunk_bm25 = BM25Index.build([tokenizer(" ".join(c)) for c in chunk_texts])
-        kind = self.settings.get("retrieval", "vector_index", "flat")
-        vector_index = VectorIndex.build(vectors, kind=kind)
+    def _live_contents(self, entries, live, generation) -> list[tuple[dict[str, Any], str]]:
+        """Records and full texts of the live articles of segments about to be merged."""
+        out = []
+        for entry in entries:
+            wanted = {i: r for r, s, i in live if s == entry["name"]}
+            texts = read_article_texts(generation, entry["name"], set(wanted))
+            out += [(wanted[i], texts[i]) for i in sorted(wanted)]
+        return out
+
+    def _write_segment(self, added: list[tuple[dict[str, Any], str]], report: IngestReport) -> dict[str, Any]:
+        builder = SegmentBuilder(
+            lambda texts: self._embed(texts, report),
+            min_sentence_chars=int(self.settings.get("split", "min_sentence_chars", 12)),
+            vector_index=self.settings.get("retrieval", "vector_index", "auto"),
+            hnsw_min=int(self.settings.get("retrieval", "hnsw_min_sentences", HNSW_MIN_SENTENCES)),
+            hnsw_m=int(self.settings.get("retrieval", "hnsw_m", HNSW_M)),
+            ef_construction=int(self.settings.get("retrieval", "hnsw_ef_construction", EF_CONSTRUCTION)),
+            ef_search=int(self.settings.get("retrieval", "hnsw_ef_search", EF_SEARCH)),
+        )
+        data = builder.build([r for r, _ in added], [t for _, t in added])
+        clock = time.perf_counter()
+        entry = self.store.write_segment(lambda folder: write_segment_files(folder, data))
+        builder.timings["write"] = time.perf_counter() - clock
+        for stage, seconds in builder.timings.items():
+            report.timings[stage] = report.timings.get(stage, 0.0) + seconds
+        return entry
+
+    def _write_generation(self, entries: list[dict[str, Any]], records: list[dict[str, Any]], report: IngestReport) -> None:
+        clock = time.perf_counter()
         dates = sorted(r["date"] for r in records if r.get("date"))
-
-        def fill(folder: Path) -> dict[str, Any]:
-            write_generation(
-                folder, records, [texts_by_id[r["id"]] for r in records], SentenceTexts.build(sentences),
-                {k: np.asarray(v, dtype=np.int32) for k, v in arrays.items()},
-                bm25, vector_index, chunk_bm25,
-            )
-            return {
-                "model": self.model_name, "dim": int(vectors.shape[1]) if len(vectors) else self.encoder.dim,
-                "vector_index": kind, "splitter": SentenceSplitter.version, "tokenizer": Tokenizer.version,
-                "counts": {"articles": len(records), "sentences": len(sentences), "chunks": len(chunk_texts)},
-                "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
-            }
-
-        self.store.write(fill)
+        dims = {e["dim"] for e in entries if e["sentences"]}
+        sentences = sum(r.get("sentences", 0) for r in records)
+        self.store.commit({
+            "model": self.model_name, "dim": dims.pop() if dims else self.encoder.dim,
+            "vector_index": self.settings.get("retrieval", "vector_index", "auto"),
+            "splitter": SentenceSplitter.version, "tokenizer": Tokenizer.version,
+            "counts": {
+                "articles": len(records), "sentences": sentences, "chunks": sum(r.get("chunks", 0) for r in records),
+                "segments": len(entries), "deleted_sentences": sum(e.get("deleted_sentences", 0) for e in entries),
+            },
+            "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
+            "segments": entries,
+        })
+        report.timings["commit"] = time.perf_counter() - clock
         report.wrote = True
-        report.articles, report.sentences = len(records), len(sentences)
+        report.articles, report.sentences = len(records), sentences
 
     def _embed(self, texts: list[str], report: IngestReport) -> np.ndarray:
+        try:
+            return self._embed_with_cache(texts, report)
+        except sqlite3.DatabaseError as exc:
+            # The cache only saves work: a damaged one is set aside and the run goes on without it.
+            for suffix in ("", "-wal", "-shm"):
+                path = Path(f"{self.cache_path}{suffix}")
+                if path.exists():
+                    os.replace(path, f"{self.cache_path}.damaged{suffix}")
+            report.warnings.append(Problem(
+                str(self.cache_path), f"embedding cache is damaged ({exc}); moved to "
+                f"{self.cache_path.name}.damaged and started afresh (delete it when done)"))
+            return self._embed_with_cache(texts, report)
+
+    def _embed_with_cache(self, texts: list[str], report: IngestReport) -> np.ndarray:
         from tqdm import tqdm
 
         encoder = self.encoder
-        cache = EmbeddingCache(self.store.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim)
+        cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim) if self.use_cache else None
         try:
             disable = None if self.progress is None else not self.progress  # None: only on a terminal
             with tqdm(total=len(texts), desc="embedding", unit="sent", file=sys.stderr,
                       disable=disable, leave=False) as bar:
-                vectors, report.encoded = encode_with_cache(encoder, cache, texts, progress=bar.update)
+                vectors, encoded = encode_with_cache(encoder, cache, texts, progress=bar.update)
+                report.encoded += encoded
         finally:
-            cache.close()
+            if cache:
+                cache.close()
         return vectors
 
 

@@ -17,7 +17,10 @@ SUPPORTED_SUFFIXES = (".txt", ".jsonl")
 # Seed format: the file opens with " date YYYY-MM-DD " and the text follows.
 SEED_DATE = re.compile(r"^\s*date\s+(\S+)\s+", re.IGNORECASE)
 # Optional header lines a .txt file may state before the text: "Source: AP", "Title: ...".
-HEADER_LINE = re.compile(r"^\s*(source|title|url|date|id)\s*:\s*(.+?)\s*$", re.IGNORECASE)
+# (The value is stripped in code: a lazy "(.+?)\s*$" would take quadratic time on a long line.)
+HEADER_LINE = re.compile(r"^\s*(source|title|url|date|id)\s*:(.+)$", re.IGNORECASE)
+# JSON escapes can spell half of a UTF-16 pair ("\ud800"), which no file or index can store.
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 DATE_FORMATS = (
     "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
     "%B %d %Y", "%b %d %Y", "%d/%m/%Y", "%Y%m%d", "%a, %d %b %Y %H:%M:%S %z", "%a, %d %b %Y",
@@ -88,22 +91,31 @@ def content_hash(article: Article) -> str:
 
 def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Problem | None]]:
     """Every file named or found below a named folder, with a problem when it cannot be read."""
+    for path, problem, _name in _iter_named_files(paths):
+        yield path, problem
+
+
+def _iter_named_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Problem | None, str]]:
+    """As iter_files, with each file's name for default article ids: its path below the folder
+    given, without the suffix ("2024/report"), so same-named files in different folders stay
+    different articles; a file named directly is known by its stem."""
     for path in paths:
         path = Path(path)
         if path.is_dir():
             for child in sorted(path.rglob("*")):
                 if child.is_file() and not any(part.startswith(".") for part in child.relative_to(path).parts):
+                    name = child.relative_to(path).with_suffix("").as_posix()
                     if child.suffix.lower() in SUPPORTED_SUFFIXES:
-                        yield child, None
+                        yield child, None, name
                     elif child.name.lower() != "readme.md":
-                        yield child, Problem(str(child), f"unsupported file type {child.suffix or '(none)'} (use .txt or .jsonl)")
+                        yield child, Problem(str(child), f"unsupported file type {child.suffix or '(none)'} (use .txt or .jsonl)"), name
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
-                yield path, None
+                yield path, None, path.stem
             else:
-                yield path, Problem(str(path), f"unsupported file type {path.suffix or '(none)'} (use .txt or .jsonl)")
+                yield path, Problem(str(path), f"unsupported file type {path.suffix or '(none)'} (use .txt or .jsonl)"), path.stem
         else:
-            yield path, Problem(str(path), "not found")
+            yield path, Problem(str(path), "not found"), path.stem
 
 
 def _decode(raw: bytes, where: str) -> tuple[str | None, Problem | None]:
@@ -115,8 +127,10 @@ def _decode(raw: bytes, where: str) -> tuple[str | None, Problem | None]:
         return None, Problem(where, f"not UTF-8 text (byte {exc.start}); re-save the file as UTF-8")
 
 
-def read_txt(path: Path, result: ReadResult) -> None:
-    """One article per .txt file: optional header lines, then ' date YYYY-MM-DD ' and the text."""
+def read_txt(path: Path, result: ReadResult, name: str | None = None) -> None:
+    """One article per .txt file: optional header lines, then ' date YYYY-MM-DD ' and the text.
+
+    Without an ``Id:`` header the article's id is ``name`` (default: the file's stem)."""
     where = str(path)
     text, problem = _decode(path.read_bytes(), where)
     if problem:
@@ -124,10 +138,11 @@ def read_txt(path: Path, result: ReadResult) -> None:
         return
     fields: dict[str, str] = {}
     lines = text.splitlines()
-    while lines and (match := HEADER_LINE.match(lines[0])):
-        fields[match.group(1).lower()] = match.group(2)
-        lines.pop(0)
-    body = "\n".join(lines)
+    first = 0
+    while first < len(lines) and (match := HEADER_LINE.match(lines[first])):
+        fields[match.group(1).lower()] = match.group(2).strip()
+        first += 1
+    body = "\n".join(lines[first:])
     raw_date = fields.get("date")
     if match := SEED_DATE.match(body):
         raw_date = match.group(1)
@@ -142,7 +157,7 @@ def read_txt(path: Path, result: ReadResult) -> None:
     elif article_date is None:
         result.warnings.append(Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)"))
     result.articles.append(Article(
-        id=fields.get("id") or path.stem,
+        id=fields.get("id") or name or path.stem,
         text=body,
         title=fields.get("title", ""),
         date=article_date,
@@ -159,8 +174,20 @@ def _text_field(record: dict, key: str) -> str:
     return value.strip() if isinstance(value, str) else str(value)
 
 
-def read_jsonl(path: Path, result: ReadResult) -> None:
-    """One article per line: ``text`` required; id, title, date, source, url optional."""
+def _replace_lone_surrogates(record: dict) -> bool:
+    """Replace halves of UTF-16 pairs in the record's strings with U+FFFD; True when there were any."""
+    found = False
+    for key, value in record.items():
+        if isinstance(value, str) and LONE_SURROGATE.search(value):
+            record[key] = LONE_SURROGATE.sub("\ufffd", value)
+            found = True
+    return found
+
+
+def read_jsonl(path: Path, result: ReadResult, name: str | None = None) -> None:
+    """One article per line: ``text`` required; id, title, date, source, url optional.
+
+    A line without an id or url is known as ``name:line`` (default name: the file's stem)."""
     raw = path.read_bytes()
     text, problem = _decode(raw, str(path))
     if problem:
@@ -177,9 +204,15 @@ def read_jsonl(path: Path, result: ReadResult) -> None:
         except json.JSONDecodeError as exc:
             result.skipped.append(Problem(where, f"malformed JSON ({exc.msg} at column {exc.colno})"))
             continue
+        except (ValueError, RecursionError) as exc:  # e.g. nested too deep, or a number too long
+            reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc).split(";")[0]
+            result.skipped.append(Problem(where, f"malformed JSON ({reason})"))
+            continue
         if not isinstance(record, dict):
             result.skipped.append(Problem(where, "malformed JSON (expected an object with a \"text\" field)"))
             continue
+        if _replace_lone_surrogates(record):
+            result.warnings.append(Problem(where, "invalid \\u escapes (half of a UTF-16 pair) replaced with U+FFFD"))
         body = record.get("text")
         if not isinstance(body, str) or not body.strip():
             result.skipped.append(Problem(where, "empty article (missing or empty \"text\")"))
@@ -192,7 +225,7 @@ def read_jsonl(path: Path, result: ReadResult) -> None:
             result.warnings.append(Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)"))
         url = _text_field(record, "url")
         result.articles.append(Article(
-            id=_text_field(record, "id") or url or f"{path.stem}:{number}",
+            id=_text_field(record, "id") or url or f"{name or path.stem}:{number}",
             text=body.strip(),
             title=_text_field(record, "title"),
             date=article_date,
@@ -205,19 +238,21 @@ def read_jsonl(path: Path, result: ReadResult) -> None:
 def read_paths(paths: Iterable[Path]) -> ReadResult:
     """Read every supported file under ``paths``; nothing bad stops the run."""
     result = ReadResult()
-    for path, problem in iter_files(paths):
+    for path, problem, name in _iter_named_files(paths):
         if problem:
             result.inputs += 1
             result.skipped.append(problem)
             continue
         result.scopes.append(str(path.resolve()))
+        before = result.inputs
         try:
             if path.suffix.lower() == ".jsonl":
-                read_jsonl(path, result)
+                read_jsonl(path, result, name)
             else:
                 result.inputs += 1
-                read_txt(path, result)
+                read_txt(path, result, name)
         except OSError as exc:
+            result.inputs = before + 1  # a file that cannot be read counts as one input, skipped
             result.skipped.append(Problem(str(path), f"cannot read ({exc.strerror or exc})"))
     return result
 

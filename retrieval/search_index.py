@@ -1,30 +1,126 @@
-"""What one generation of the store holds, how it is written and how it is loaded."""
+"""What a segment holds, how it is written, and how a generation's segments load as one SearchIndex.
+
+Sentence, passage and article ids run across the segments in the order the generation lists
+them, so the answering core sees one index: ``bm25``, ``chunk_bm25`` and ``vectors`` score
+and search all segments with deleted articles masked out, and ``texts[i]``,
+``sentence_article``, ``sentence_chunk`` and ``article_of(i)`` use the same global ids.
+"""
 
 from __future__ import annotations
 
+import bisect
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Protocol, Sequence
 
 import numpy as np
 
-from retrieval.bm25 import BM25Index
-from retrieval.store import Generation, IndexStore, StoreError
-from retrieval.vectors import VectorIndex
+from retrieval.bm25 import BM25Index, Postings
+from retrieval.mapped import map_file
+from retrieval.store import Generation, IndexStore, SentenceTexts, StoreError
+from retrieval.vectors import VectorIndex, load_part
 
 ARTICLES = "articles.jsonl"
+ARTICLE_OFFSETS = "article_offsets.npy"
 ARTICLE_TEXTS = "article_texts.jsonl"
 SENTENCE_ARRAYS = ("sentence_article", "sentence_position", "sentence_chunk")
 
 
+class JsonLines:
+    """Records stored one JSON object a line, with byte offsets: parsed only when read."""
+
+    def __init__(self, blob: bytes | np.ndarray, offsets: np.ndarray):
+        self._blob = blob
+        self._offsets = offsets
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        return json.loads(self._blob[self._offsets[i]:self._offsets[i + 1]])
+
+    @staticmethod
+    def write(path: Path, records: Sequence[dict[str, Any]]) -> np.ndarray:
+        lines = [(json.dumps(r, ensure_ascii=False) + "\n").encode("utf-8") for r in records]
+        path.write_bytes(b"".join(lines))
+        offsets = np.zeros(len(lines) + 1, dtype=np.int64)
+        np.cumsum([len(line) for line in lines], out=offsets[1:])
+        return offsets
+
+    @classmethod
+    def load(cls, path: Path, offsets: np.ndarray) -> "JsonLines":
+        return cls(map_file(path), offsets)
+
+
+class Concatenated:
+    """Several sequences read as one, by global position."""
+
+    def __init__(self, parts: Sequence[Sequence]):
+        self.parts = list(parts)
+        self._starts = np.cumsum([0] + [len(p) for p in self.parts]).tolist()
+
+    def __len__(self) -> int:
+        return self._starts[-1]
+
+    def __getitem__(self, i: int):
+        i = int(i)
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        part = bisect.bisect_right(self._starts, i) - 1
+        return self.parts[part][i - self._starts[part]]
+
+    def __iter__(self) -> Iterator:
+        for part in self.parts:
+            for i in range(len(part)):
+                yield part[i]
+
+
+@dataclass
+class SegmentData:
+    """Everything one new segment holds, in memory, before it is written."""
+
+    records: list[dict[str, Any]]
+    article_texts: list[str]
+    sentences: list[str]
+    arrays: dict[str, np.ndarray]
+    bm25: Postings
+    chunk_bm25: Postings
+    vectors: Any  # FlatVectors or HnswVectors
+    params: dict[str, Any] = field(default_factory=dict)
+
+
+def write_segment_files(folder: Path, data: SegmentData) -> dict[str, Any]:
+    """Write a segment's files into ``folder``; returns its description for the manifests."""
+    np.save(folder / ARTICLE_OFFSETS, JsonLines.write(folder / ARTICLES, data.records))
+    # Full texts are read only when segments are merged or rebuilt, never at query time.
+    with (folder / ARTICLE_TEXTS).open("w", encoding="utf-8") as handle:
+        for record, text in zip(data.records, data.article_texts):
+            handle.write(json.dumps({"id": record["id"], "text": text}, ensure_ascii=False) + "\n")
+    SentenceTexts.build(data.sentences).save(folder)
+    for name in SENTENCE_ARRAYS:
+        np.save(folder / f"{name}.npy", np.asarray(data.arrays[name], dtype=np.int32))
+    data.bm25.save(folder / "bm25")
+    data.chunk_bm25.save(folder / "chunk_bm25")
+    data.vectors.save(folder)
+    dates = sorted(r["date"] for r in data.records if r.get("date"))
+    return {
+        "articles": len(data.records), "sentences": len(data.sentences), "chunks": len(data.chunk_bm25),
+        "vectors": data.vectors.kind, "dim": data.vectors.dim, "params": data.params,
+        "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
+    }
+
+
 @dataclass
 class SearchIndex:
-    """A loaded generation: article records, sentences, and the BM25 and FAISS indexes over them."""
+    """A loaded generation: article records, sentences, and the BM25 and vector indexes over them."""
 
     manifest: dict[str, Any]
-    articles: list[dict[str, Any]]
-    texts: Any  # SentenceTexts
+    articles: Sequence[dict[str, Any]]
+    texts: Any  # SentenceTexts or Concatenated of them
     sentence_article: np.ndarray
     sentence_position: np.ndarray
     sentence_chunk: np.ndarray
@@ -32,54 +128,96 @@ class SearchIndex:
     vectors: VectorIndex
     chunk_bm25: BM25Index | None = None
 
+    def __post_init__(self):
+        self._article = lru_cache(maxsize=4096)(self.articles.__getitem__)
+
     @property
     def size(self) -> int:
+        """Sentence ids run from 0 to size - 1 (deleted sentences keep their ids until a merge)."""
         return len(self.sentence_article)
 
     def article_of(self, sentence_id: int) -> dict[str, Any]:
-        return self.articles[int(self.sentence_article[sentence_id])]
+        return self._article(int(self.sentence_article[sentence_id]))
+
+    def sentences_of_chunks(self, chunk_ids: np.ndarray) -> np.ndarray:
+        """Ids of every sentence in the given passages (a passage's sentences are consecutive)."""
+        chunk_ids = np.asarray(chunk_ids, dtype=np.int64)
+        starts = np.searchsorted(self.sentence_chunk, chunk_ids, side="left")
+        ends = np.searchsorted(self.sentence_chunk, chunk_ids, side="right")
+        return np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, dtype=np.int64)])
 
 
-def write_generation(
-    folder: Path,
-    articles: list[dict[str, Any]],
-    article_texts: list[str],
-    texts,
-    arrays: dict[str, np.ndarray],
-    bm25: BM25Index,
-    vectors: VectorIndex,
-    chunk_bm25: BM25Index | None = None,
-) -> None:
-    with (folder / ARTICLES).open("w", encoding="utf-8") as handle:
-        for record in articles:
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
-    # Full texts are read only when the index is updated, never at query time.
-    with (folder / ARTICLE_TEXTS).open("w", encoding="utf-8") as handle:
-        for record, text in zip(articles, article_texts):
-            handle.write(json.dumps({"id": record["id"], "text": text}, ensure_ascii=False) + "\n")
-    texts.save(folder)
-    for name in SENTENCE_ARRAYS:
-        np.save(folder / f"{name}.npy", arrays[name].astype(np.int32))
-    bm25.save(folder / "bm25")
-    if chunk_bm25 is not None:
-        chunk_bm25.save(folder / "chunk_bm25")
-    vectors.save(folder / "vectors.faiss")
+class SearchBackend(Protocol):
+    """What the answering core reads from an index; another engine can stand behind it (docs/scaling.md)."""
+
+    manifest: dict[str, Any]
+    bm25: BM25Index
+    chunk_bm25: BM25Index | None
+    vectors: VectorIndex
+    sentence_chunk: np.ndarray
+    texts: Any
+
+    @property
+    def size(self) -> int: ...
+
+    def article_of(self, sentence_id: int) -> dict[str, Any]: ...
 
 
-def read_articles(generation: Generation) -> list[dict[str, Any]]:
-    with (generation.path / ARTICLES).open(encoding="utf-8") as handle:
-        return [json.loads(line) for line in handle if line.strip()]
+@dataclass
+class LoadedSegment:
+    """One segment's files opened (memory-mapped where large), with its deletions."""
+
+    records: JsonLines
+    texts: SentenceTexts
+    arrays: dict[str, np.ndarray]
+    bm25: Postings
+    chunk_bm25: Postings
+    vectors: Any
+    deleted_sentences: np.ndarray | None
+    deleted_chunks: np.ndarray | None
 
 
-def read_article_texts(generation: Generation) -> list[tuple[str, str]]:
-    with (generation.path / ARTICLE_TEXTS).open(encoding="utf-8") as handle:
-        return [(row["id"], row["text"]) for row in map(json.loads, handle)]
+def load_segment(path: Path, entry: dict[str, Any]) -> LoadedSegment:
+    arrays = {name: np.load(path / f"{name}.npy") for name in SENTENCE_ARRAYS}
+    deleted_sentences = deleted_chunks = None
+    if entry.get("deleted_articles"):
+        deleted_sentences = np.flatnonzero(np.isin(arrays["sentence_article"], entry["deleted_articles"]))
+        deleted_chunks = np.unique(arrays["sentence_chunk"][deleted_sentences])
+    return LoadedSegment(
+        records=JsonLines.load(path / ARTICLES, np.load(path / ARTICLE_OFFSETS)),
+        texts=SentenceTexts.load(path),
+        arrays=arrays,
+        bm25=Postings.load(path / "bm25"),
+        chunk_bm25=Postings.load(path / "chunk_bm25"),
+        vectors=load_part(path, entry["vectors"]),
+        deleted_sentences=deleted_sentences,
+        deleted_chunks=deleted_chunks,
+    )
+
+
+def _join(segments: list[LoadedSegment], entries: list[dict[str, Any]], manifest: dict[str, Any]) -> SearchIndex:
+    article_offset = np.cumsum([0] + [e["articles"] for e in entries])
+    chunk_offset = np.cumsum([0] + [e["chunks"] for e in entries])
+    arrays = {
+        "sentence_article": [s.arrays["sentence_article"] + article_offset[i] for i, s in enumerate(segments)],
+        "sentence_chunk": [s.arrays["sentence_chunk"] + chunk_offset[i] for i, s in enumerate(segments)],
+        "sentence_position": [s.arrays["sentence_position"] for s in segments],
+    }
+    single = len(segments) == 1
+    return SearchIndex(
+        manifest=manifest,
+        articles=segments[0].records if single else Concatenated([s.records for s in segments]),
+        texts=segments[0].texts if single else Concatenated([s.texts for s in segments]),
+        bm25=BM25Index([s.bm25 for s in segments], [s.deleted_sentences for s in segments]),
+        chunk_bm25=BM25Index([s.chunk_bm25 for s in segments], [s.deleted_chunks for s in segments]),
+        vectors=VectorIndex([s.vectors for s in segments], [s.deleted_sentences for s in segments]),
+        **{name: np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
+           for name, parts in arrays.items()},
+    )
 
 
 def load_search_index(store: IndexStore, model: str | None = None, verify: bool = True) -> SearchIndex:
-    """Load the live generation; refuse one built with another model or format."""
-    from retrieval.store import SentenceTexts
-
+    """Load the live generation; refuse one built with another model or format, or damaged."""
     generation = store.current()
     manifest = generation.manifest
     if model is not None and manifest["model"] != model:
@@ -90,18 +228,45 @@ def load_search_index(store: IndexStore, model: str | None = None, verify: bool 
         )
     if verify:
         store.verify(generation)
-    folder = generation.path
     try:
-        arrays = {name: np.load(folder / f"{name}.npy") for name in SENTENCE_ARRAYS}
-        chunk_folder = folder / "chunk_bm25"
-        return SearchIndex(
-            manifest=manifest,
-            articles=read_articles(generation),
-            texts=SentenceTexts.load(folder),
-            bm25=BM25Index.load(folder / "bm25"),
-            vectors=VectorIndex.load(folder / "vectors.faiss", manifest.get("vector_index", "flat")),
-            chunk_bm25=BM25Index.load(chunk_folder) if chunk_folder.exists() else None,
-            **arrays,
-        )
-    except (OSError, ValueError, RuntimeError, KeyError) as exc:
-        raise StoreError(f"index at {folder} cannot be read ({exc}): {store.rebuild_hint()}") from None
+        entries = manifest["segments"]
+        segments = [load_segment(generation.segment_path(e["name"]), e) for e in entries]
+        if not segments:
+            return _empty(manifest)
+        return _join(segments, entries, manifest)
+    except (OSError, ValueError, RuntimeError, KeyError, TypeError, IndexError) as exc:
+        raise StoreError(f"index at {generation.path} cannot be read ({exc}): {store.rebuild_hint()}") from None
+
+
+def _empty(manifest: dict[str, Any]) -> SearchIndex:
+    empty = np.zeros(0, dtype=np.int32)
+    return SearchIndex(manifest, [], SentenceTexts.build([]), empty, empty, empty,
+                       BM25Index(), VectorIndex(), BM25Index())
+
+
+def live_articles(generation: Generation) -> list[tuple[dict[str, Any], str, int]]:
+    """Every live article record with the segment holding it and its position there."""
+    out = []
+    for entry in generation.manifest["segments"]:
+        path = generation.segment_path(entry["name"])
+        deleted = set(entry.get("deleted_articles", []))
+        with (path / ARTICLES).open(encoding="utf-8") as handle:
+            for local, line in enumerate(handle):
+                if local not in deleted:
+                    out.append((json.loads(line), entry["name"], local))
+    return out
+
+
+def read_articles(generation: Generation) -> list[dict[str, Any]]:
+    """The live article records, in id order of the index."""
+    return [record for record, _, _ in live_articles(generation)]
+
+
+def read_article_texts(generation: Generation, segment: str, wanted: set[int]) -> dict[int, str]:
+    """Full texts of chosen articles of one segment, by their position in it."""
+    out = {}
+    with (generation.segment_path(segment) / ARTICLE_TEXTS).open(encoding="utf-8") as handle:
+        for local, line in enumerate(handle):
+            if local in wanted:
+                out[local] = json.loads(line)["text"]
+    return out

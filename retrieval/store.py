@@ -1,13 +1,16 @@
-"""The index store on disk: immutable generations, swapped in atomically, that describe themselves.
+"""The index store on disk: immutable segments, and generations that list them, swapped in atomically.
 
 Layout of ``index/`` (see index/README.md):
-    CURRENT            name of the live generation, replaced atomically (os.replace)
-    gen-<n>/           one complete build: manifest.json plus the files it lists
-    embeddings.sqlite  cache of vectors keyed by (model, text), shared across generations
+    CURRENT              name of the live generation, replaced atomically (os.replace)
+    gen-<n>/manifest.json one state of the index: the segments it uses, the articles deleted
+                          from them (tombstones), counts, model, and every file's size and checksum
+    segments/seg-<n>/    one immutable batch of articles: texts, arrays, BM25 postings, vectors
+    embeddings.sqlite    cache of vectors keyed by (model, text), shared across generations
 
-A build writes a new generation into a temporary folder, fsyncs it, renames it into place
-and only then points CURRENT at it, so a crash at any moment leaves the previous
-generation loadable. Loading checks format, model and every file's size and checksum.
+Adding articles writes one small new segment and a new generation that lists it beside the
+old ones; nothing already on disk is rewritten. Every folder is written under a temporary
+name, fsynced and renamed into place, and only then does CURRENT move, so a crash at any
+moment leaves the previous generation, and the segments it lists, loadable.
 """
 
 from __future__ import annotations
@@ -23,10 +26,17 @@ from typing import Any, Callable
 
 import numpy as np
 
-FORMAT_VERSION = 1
+from retrieval.mapped import map_array, map_file
+
+FORMAT_VERSION = 2
 MANIFEST = "manifest.json"
+SEGMENT_MANIFEST = "segment.json"
 CURRENT = "CURRENT"
 CACHE_FILE = "embeddings.sqlite"
+SEGMENTS = "segments"
+# Files up to this size are checksummed on every load; larger ones (vectors, texts of a big
+# archive) have their size checked on load and their checksum at build and by verify(full=True).
+LOAD_CHECKSUM_BYTES = 16 << 20
 
 
 class StoreError(RuntimeError):
@@ -50,7 +60,8 @@ def _fsync_tree(root: Path) -> None:
         if path.is_file():
             with path.open("rb") as handle:
                 os.fsync(handle.fileno())
-    _fsync_dir(root)
+    for folder in sorted({p.parent for p in root.rglob("*")} | {root}):
+        _fsync_dir(folder)
 
 
 def _fsync_dir(path: Path) -> None:
@@ -59,6 +70,28 @@ def _fsync_dir(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def _number(name: str, prefix: str) -> int | None:
+    tail = name[len(prefix):] if name.startswith(prefix) else ""
+    return int(tail) if tail.isdigit() else None
+
+
+def _well_formed(manifest: Any) -> bool:
+    """The fields the store and loader rely on are there with the right types."""
+    try:
+        files, segments, counts = manifest["files"], manifest["segments"], manifest["counts"]
+        return (
+            isinstance(files, dict) and isinstance(segments, list) and isinstance(counts, dict)
+            and all(isinstance(m["bytes"], int) and isinstance(m["blake2b"], str) for m in files.values())
+            and all(_number(s["name"], "seg-") is not None and isinstance(s["sentences"], int)
+                    and isinstance(s["articles"], int) and isinstance(s["chunks"], int)
+                    and isinstance(s.get("deleted_articles", []), list) for s in segments)
+            and all(isinstance(counts[k], int) for k in ("articles", "sentences"))
+            and isinstance(manifest["dates"], dict)
+        )
+    except (KeyError, TypeError, AttributeError):
+        return False
 
 
 class SentenceTexts:
@@ -79,7 +112,7 @@ class SentenceTexts:
         return len(self._offsets) - 1
 
     def __getitem__(self, i: int) -> str:
-        return bytes(self._blob[self._offsets[i]:self._offsets[i + 1]]).decode("utf-8")
+        return self._blob[self._offsets[i]:self._offsets[i + 1]].decode("utf-8")
 
     def save(self, folder: Path) -> None:
         (folder / "sentences.txt.bin").write_bytes(bytes(self._blob))
@@ -87,21 +120,26 @@ class SentenceTexts:
 
     @classmethod
     def load(cls, folder: Path) -> "SentenceTexts":
-        blob = np.memmap(folder / "sentences.txt.bin", dtype=np.uint8, mode="r") \
-            if (folder / "sentences.txt.bin").stat().st_size else b""
-        return cls(blob, np.load(folder / "sentence_offsets.npy"))
+        return cls(map_file(folder / "sentences.txt.bin"), map_array(folder / "sentence_offsets.npy"))
 
 
 @dataclass
 class Generation:
-    """One complete build on disk."""
+    """One state of the index: its manifest, and the store root its file names are relative to."""
 
     path: Path
     manifest: dict[str, Any]
 
+    @property
+    def root(self) -> Path:
+        return self.path.parent
+
+    def segment_path(self, name: str) -> Path:
+        return self.root / SEGMENTS / name
+
 
 class IndexStore:
-    """Reads and atomically replaces the generations of one index folder."""
+    """Reads the live generation and commits new segments and generations atomically."""
 
     def __init__(self, root: Path):
         self.root = Path(root)
@@ -114,14 +152,18 @@ class IndexStore:
         """The live generation, checked; raises StoreError naming the fix."""
         pointer = self.root / CURRENT
         if not pointer.exists():
+            if any(self.root.glob("gen-*")) or any((self.root / SEGMENTS).glob("seg-*")):
+                raise StoreError(f"index at {self.root} is damaged (CURRENT is missing): {self.rebuild_hint()}")
             raise StoreMissing(f"no index at {self.root}: run `newsdesk index PATH...` to build one")
-        name = pointer.read_text(encoding="utf-8").strip()
+        try:
+            name = pointer.read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            name = "?"
         path = self.root / name
-        if not name.startswith("gen-") or not (path / MANIFEST).is_file():
-            raise StoreError(f"index at {self.root} is damaged (CURRENT names {name!r}): {self.rebuild_hint()}")
+        if _number(name, "gen-") is None or not (path / MANIFEST).is_file():
+            raise StoreError(f"index at {self.root} is damaged (CURRENT names {name[:40]!r}): {self.rebuild_hint()}")
         try:
             manifest = json.loads((path / MANIFEST).read_text(encoding="utf-8"))
-            files = manifest["files"]
             manifest["format_version"], manifest["model"], manifest["dim"]
         except (OSError, ValueError, KeyError, TypeError) as exc:
             raise StoreError(f"index manifest at {path} is unreadable ({exc}): {self.rebuild_hint()}") from None
@@ -130,39 +172,64 @@ class IndexStore:
                 f"index at {self.root} has format {manifest['format_version']}, this newsdesk reads format "
                 f"{FORMAT_VERSION}: {self.rebuild_hint()}"
             )
+        if not _well_formed(manifest):
+            raise StoreError(f"index manifest at {path} is incomplete: {self.rebuild_hint()}")
         return Generation(path, manifest)
 
-    def verify(self, generation: Generation) -> None:
-        """Every file the manifest lists is there with its size and checksum."""
+    def verify(self, generation: Generation, full: bool = False) -> None:
+        """Every listed file is there at its size; checksums of small files (all files when ``full``)."""
         for name, meta in generation.manifest["files"].items():
-            path = generation.path / name
+            path = self.root / name
             if not path.is_file() or path.stat().st_size != meta["bytes"]:
                 raise StoreError(f"index file {path} is missing or truncated: {self.rebuild_hint()}")
-            if _checksum(path) != meta["blake2b"]:
+            if (full or meta["bytes"] <= LOAD_CHECKSUM_BYTES) and _checksum(path) != meta["blake2b"]:
                 raise StoreError(f"index file {path} is corrupted (checksum mismatch): {self.rebuild_hint()}")
 
     def rebuild_hint(self) -> str:
         return f"rebuild it with `newsdesk index --rebuild PATH...` (or delete {self.root} and run `newsdesk index PATH...`)"
 
-    def write(self, fill: Callable[[Path], dict[str, Any]]) -> Generation:
-        """Build a generation with ``fill(folder) -> manifest fields`` and make it live atomically."""
-        self.root.mkdir(parents=True, exist_ok=True)
+    def write_segment(self, fill: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
+        """Write a new immutable segment with ``fill(folder) -> description``; returns its entry.
+
+        The entry (name, the description, and each file's size and checksum keyed by its path
+        under the store root) is what a generation manifest lists for the segment.
+        """
+        segments = self.root / SEGMENTS
+        segments.mkdir(parents=True, exist_ok=True)
         self._remove_leftovers()
-        number = self._next_number()
-        tmp = self.root / f".gen-{number}.tmp"
+        numbers = [_number(p.name, "seg-") for p in segments.iterdir()]
+        name = f"seg-{max([n for n in numbers if n is not None], default=0) + 1:06d}"
+        tmp = segments / f".{name}.tmp"
+        tmp.mkdir()
+        description = fill(tmp)
+        description["format_version"] = FORMAT_VERSION
+        (tmp / SEGMENT_MANIFEST).write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
+        files = {
+            f"{SEGMENTS}/{name}/{p.relative_to(tmp).as_posix()}": {"bytes": p.stat().st_size, "blake2b": _checksum(p)}
+            for p in sorted(tmp.rglob("*")) if p.is_file()
+        }
+        _fsync_tree(tmp)
+        os.rename(tmp, segments / name)
+        _fsync_dir(segments)
+        return {"name": name, **description, "files": files}
+
+    def commit(self, manifest: dict[str, Any]) -> Generation:
+        """Make a generation listing ``manifest["segments"]`` (entries from write_segment) live."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        numbers = [_number(p.name, "gen-") for p in self.root.iterdir()]
+        number = max([n for n in numbers if n is not None], default=0) + 1
         final = self.root / f"gen-{number}"
+        tmp = self.root / f".gen-{number}.tmp"
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir()
-        manifest = fill(tmp)
-        manifest.update({
-            "format_version": FORMAT_VERSION,
-            "generation": number,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-            "files": {
-                str(p.relative_to(tmp)): {"bytes": p.stat().st_size, "blake2b": _checksum(p)}
-                for p in sorted(tmp.rglob("*")) if p.is_file()
-            },
-        })
+        files: dict[str, Any] = {}
+        for segment in manifest["segments"]:
+            files.update(segment["files"])
+        manifest = {
+            **manifest, "segments": [{k: v for k, v in s.items() if k != "files"} for s in manifest["segments"]],
+            "format_version": FORMAT_VERSION, "generation": number,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files,
+        }
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
         _fsync_tree(tmp)
         os.rename(tmp, final)
@@ -176,23 +243,38 @@ class IndexStore:
         self._remove_old(keep=final.name)
         return Generation(final, manifest)
 
-    def _next_number(self) -> int:
-        numbers = [int(p.name.split("-")[1]) for p in self.root.glob("gen-*") if p.name.split("-")[1].isdigit()]
-        return max(numbers, default=0) + 1
+    @staticmethod
+    def segment_entries(generation: Generation) -> list[dict[str, Any]]:
+        """The generation's segments as write_segment returned them (files included), for the next commit."""
+        files = generation.manifest["files"]
+        entries = []
+        for segment in generation.manifest["segments"]:
+            prefix = f"{SEGMENTS}/{segment['name']}/"
+            entries.append({**segment, "files": {k: v for k, v in files.items() if k.startswith(prefix)}})
+        return entries
 
     def _remove_leftovers(self) -> None:
-        for path in self.root.glob(".gen-*.tmp"):
+        for path in [*self.root.glob(".gen-*.tmp"), *(self.root / SEGMENTS).glob(".seg-*.tmp")]:
             shutil.rmtree(path, ignore_errors=True)
 
     def _remove_old(self, keep: str) -> None:
-        # The generation before the live one stays, so a reader that opened it just before
-        # the swap can finish; older ones go.
+        # The generation before the live one stays, so a reader that opened it just before the
+        # swap can finish; older generations go, then every segment neither of them lists.
         generations = sorted(
-            (p for p in self.root.glob("gen-*") if p.name.split("-")[1].isdigit()),
-            key=lambda p: int(p.name.split("-")[1]),
+            (p for p in self.root.glob("gen-*") if _number(p.name, "gen-") is not None),
+            key=lambda p: _number(p.name, "gen-"),
         )
         for path in generations[:-2]:
             if path.name != keep:
+                shutil.rmtree(path, ignore_errors=True)
+        used: set[str] = set()
+        for path in generations[-2:]:
+            try:
+                used.update(s["name"] for s in json.loads((path / MANIFEST).read_text(encoding="utf-8"))["segments"])
+            except (OSError, ValueError, KeyError, TypeError):
+                return  # cannot tell what a generation uses: keep every segment
+        for path in (self.root / SEGMENTS).glob("seg-*"):
+            if path.name not in used:
                 shutil.rmtree(path, ignore_errors=True)
 
     def size_bytes(self) -> int:

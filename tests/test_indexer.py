@@ -6,7 +6,7 @@ import pytest
 
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
-from retrieval.store import IndexStore, StoreError
+from retrieval.store import FORMAT_VERSION, IndexStore, StoreError
 
 from conftest import write_article, write_jsonl
 
@@ -96,8 +96,9 @@ def test_index_built_with_another_model_is_refused_with_the_fix(fake_settings, t
 
 def test_corrupted_index_file_is_refused_with_the_fix(fake_settings, tiny_corpus):
     Indexer(fake_settings, progress=False).index_paths([tiny_corpus])
-    generation = IndexStore(fake_settings.index_dir).current()
-    target = generation.path / "vectors.faiss"
+    store = IndexStore(fake_settings.index_dir)
+    vectors = next(name for name in store.current().manifest["files"] if name.endswith("/vectors.npy"))
+    target = store.root / vectors
     data = bytearray(target.read_bytes())
     data[len(data) // 2] ^= 0xFF
     target.write_bytes(bytes(data))
@@ -108,7 +109,7 @@ def test_corrupted_index_file_is_refused_with_the_fix(fake_settings, tiny_corpus
 def test_manifest_describes_the_store(fake_settings, tiny_corpus):
     Indexer(fake_settings, progress=False).index_paths([tiny_corpus])
     manifest = json.loads((IndexStore(fake_settings.index_dir).current().path / "manifest.json").read_text())
-    assert manifest["format_version"] == 1 and manifest["model"] == "hashing" and manifest["dim"] == 256
+    assert manifest["format_version"] == FORMAT_VERSION and manifest["model"] == "hashing" and manifest["dim"] == 256
     assert manifest["counts"]["articles"] == 3
     assert manifest["dates"] == {"min": "2024-02-20", "max": "2024-03-05"}
     assert all({"bytes", "blake2b"} <= set(meta) for meta in manifest["files"].values())
