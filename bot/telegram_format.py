@@ -60,7 +60,7 @@ def source_line(evidence: Evidence) -> str:
     source = evidence.source or evidence.title or "unknown source"
     line = f"{escape(evidence.date or 'undated')} · {_link(source, evidence.url)}"
     if evidence.also_in:
-        line += f" · reported by {evidence.also_in + 1} sources, first on {evidence.date or 'an unknown date'}"
+        line += f" · reported by {evidence.also_in + 1} sources, first on {escape(evidence.date or 'an unknown date')}"
     return f"<i>{line}</i>"
 
 

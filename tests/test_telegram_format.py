@@ -237,3 +237,9 @@ def test_the_welcome_tells_what_the_archive_holds_and_how_to_ask():
 
 def test_the_welcome_for_an_empty_archive_says_so():
     assert "no articles yet" in welcome({"articles": 0, "date_min": None, "date_max": None}, ["q?"], None)
+
+
+def test_a_date_with_markup_is_escaped_in_the_syndication_note_too():
+    answer = Answer(question="q?", evidence=[evidence("Said twice.", date="<b>", also_in=1)])
+    [message] = format_answer(answer)
+    assert html_problems(message) == [] and "first on &lt;b&gt;" in message
