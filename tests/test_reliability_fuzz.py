@@ -31,8 +31,8 @@ from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, QuestionError, TimelineEntry
 
 from conftest import write_article, write_jsonl
-from test_reliability_report import (LoopBot, record_figures, telegram_html_problems, telegram_message, texts_sent,
-                                     visible_text)
+from telegram_html import telegram_html_problems, visible_text
+from test_reliability_report import LoopBot, record_figures, telegram_message, texts_sent
 from test_telegram_bot import inline_update
 
 # Pieces that have broken text handling somewhere before: markup, entities, control and

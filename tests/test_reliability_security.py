@@ -36,7 +36,8 @@ from retrieval.config import PROJECT_ROOT
 from retrieval.types import Answer, Evidence
 
 from test_reliability_fuzz import hostile_answerer  # noqa: F401 (a fixture used below)
-from test_reliability_report import LoopBot, record_figures, telegram_html_problems, texts_sent, visible_text
+from telegram_html import telegram_html_problems, visible_text
+from test_reliability_report import LoopBot, record_figures, texts_sent
 from test_telegram_bot import TOKEN, inline_update, make_bot_with, message_update
 
 SECRET_SENTENCE = "The vault code is CLASSIFIED-7731."

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import html
 import re
-from html.parser import HTMLParser
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -18,63 +17,10 @@ from bot.telegram_format import (
     welcome,
 )
 from retrieval.types import Answer, Evidence, TimelineEntry
+from telegram_html import telegram_html_problems, visible_text
 
-# Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
-TELEGRAM_TAGS = {
-    "b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-    "span", "tg-spoiler", "tg-emoji", "blockquote",
-}
-NAMED_ENTITIES = {"lt", "gt", "amp", "quot"}
-
-
-class TelegramHTML(HTMLParser):
-    """Collects what Telegram would reject, and the visible text."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.problems: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag not in TELEGRAM_TAGS:
-            self.problems.append(f"tag <{tag}> is not allowed")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        if not self.stack or self.stack[-1] != tag:
-            self.problems.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
-        else:
-            self.stack.pop()
-
-    def handle_data(self, data):
-        if "<" in data or ">" in data:
-            self.problems.append(f"unescaped bracket in {data!r}")
-        self.text.append(data)
-
-    def handle_entityref(self, name):
-        if name not in NAMED_ENTITIES:
-            self.problems.append(f"&{name}; is not an entity Telegram knows")
-        self.text.append(html.unescape(f"&{name};"))
-
-    def handle_charref(self, name):
-        self.text.append(html.unescape(f"&#{name};"))
-
-
-def html_problems(text: str) -> list[str]:
-    parser = TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    if re.search(r"&(?![A-Za-z]+;|#\d+;|#x[0-9A-Fa-f]+;)", text):
-        parser.problems.append("bare & not escaped")
-    return parser.problems + [f"<{tag}> never closed" for tag in parser.stack]
-
-
-def visible(text: str) -> str:
-    parser = TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.text)
+html_problems = telegram_html_problems
+visible = visible_text
 
 
 def evidence(text: str, date="2022-02-10", source="Wire", url="", **kw) -> Evidence:

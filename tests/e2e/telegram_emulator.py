@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html
 import itertools
 import json
 import os
@@ -21,12 +20,13 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any, AsyncIterator, Iterator
 
 import httpx
 import pytest
+
+from telegram_html import telegram_html_problems, visible_text
 
 EMULATOR_DIR = Path(__file__).parent / "emulator"
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -224,48 +224,6 @@ async def people(emulator) -> AsyncIterator:
         await user.close()
 
 
-# Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "span", "tg-spoiler", "tg-emoji", "blockquote"}
-
-
-class _TelegramHTML(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=False)
-        self.stack: list[str] = []
-        self.problems: list[str] = []
-        self.text: list[str] = []
-
-    def handle_starttag(self, tag, attrs):
-        if tag not in TELEGRAM_TAGS:
-            self.problems.append(f"<{tag}> is not a tag Telegram allows")
-        if tag == "a" and not dict(attrs).get("href"):
-            self.problems.append("<a> without href")
-        self.stack.append(tag)
-
-    def handle_endtag(self, tag):
-        if self.stack and self.stack[-1] == tag:
-            self.stack.pop()
-        else:
-            self.problems.append(f"</{tag}> does not close the open tag {self.stack[-1:]}")
-
-    def handle_data(self, data):
-        if "<" in data or ">" in data:
-            self.problems.append(f"unescaped bracket in {data!r}")
-        self.text.append(data)
-
-    def handle_entityref(self, name):
-        if name not in {"lt", "gt", "amp", "quot"}:
-            self.problems.append(f"&{name}; is not an entity Telegram knows")
-        self.text.append(html.unescape(f"&{name};"))
-
-    def handle_charref(self, name):
-        self.text.append(html.unescape(f"&#{name};"))
-
-
 def parse_telegram_html(text: str) -> tuple[str, list[str]]:
     """The visible text of a Telegram HTML message, and the reasons Telegram would reject it."""
-    parser = _TelegramHTML()
-    parser.feed(text)
-    parser.close()
-    return "".join(parser.text), parser.problems + [f"<{tag}> never closed" for tag in parser.stack]
+    return visible_text(text), telegram_html_problems(text)
