@@ -170,6 +170,7 @@ class Indexer:
     def _generation(self, rebuild: bool) -> Generation | None:
         if rebuild:
             return None
+        self.store.recover_pointer()
         try:
             generation = self.store.current()
         except StoreMissing:

@@ -159,6 +159,10 @@ class IndexStore:
             name = pointer.read_text(encoding="utf-8").strip()
         except (OSError, ValueError):
             name = "?"
+        return self._read_generation(name)
+
+    def _read_generation(self, name: str) -> Generation:
+        """The generation folder ``name``, checked; raises StoreError naming the fix."""
         path = self.root / name
         if _number(name, "gen-") is None or not (path / MANIFEST).is_file():
             raise StoreError(f"index at {self.root} is damaged (CURRENT names {name[:40]!r}): {self.rebuild_hint()}")
@@ -184,6 +188,38 @@ class IndexStore:
                 raise StoreError(f"index file {path} is missing or truncated: {self.rebuild_hint()}")
             if (full or meta["bytes"] <= LOAD_CHECKSUM_BYTES) and _checksum(path) != meta["blake2b"]:
                 raise StoreError(f"index file {path} is corrupted (checksum mismatch): {self.rebuild_hint()}")
+
+    def _point_at(self, name: str) -> None:
+        """Make generation ``name`` the live one, atomically."""
+        pointer_tmp = self.root / f".{CURRENT}.tmp"
+        pointer_tmp.write_text(name + "\n", encoding="utf-8")
+        with pointer_tmp.open("rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(pointer_tmp, self.root / CURRENT)
+        _fsync_dir(self.root)
+
+    def recover_pointer(self) -> None:
+        """Finish a commit that a crash cut short before CURRENT was written.
+
+        With CURRENT gone, the newest generation that passes every check becomes live; with no
+        generation at all, segments no generation lists are leftovers of a first build and go.
+        Only writers (`newsdesk index`) call this: readers keep refusing a store without
+        CURRENT, so no question is answered from a state nobody committed.
+        """
+        if (self.root / CURRENT).exists() or not self.root.is_dir():
+            return
+        numbered = [(n, p) for p in self.root.glob("gen-*") if (n := _number(p.name, "gen-")) is not None]
+        for _, path in sorted(numbered, reverse=True):
+            try:
+                generation = self._read_generation(path.name)
+                self.verify(generation, full=True)
+            except StoreError:
+                continue
+            self._point_at(path.name)
+            return
+        if not numbered:
+            for path in (self.root / SEGMENTS).glob("seg-*"):
+                shutil.rmtree(path, ignore_errors=True)
 
     def rebuild_hint(self) -> str:
         return f"rebuild it with `newsdesk index --rebuild PATH...` (or delete {self.root} and run `newsdesk index PATH...`)"
@@ -234,12 +270,7 @@ class IndexStore:
         _fsync_tree(tmp)
         os.rename(tmp, final)
         _fsync_dir(self.root)
-        pointer_tmp = self.root / f".{CURRENT}.tmp"
-        pointer_tmp.write_text(final.name + "\n", encoding="utf-8")
-        with pointer_tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(pointer_tmp, self.root / CURRENT)
-        _fsync_dir(self.root)
+        self._point_at(final.name)
         self._remove_old(keep=final.name)
         return Generation(final, manifest)
 
