@@ -180,7 +180,7 @@ class Indexer:
                 f"index at {self.store.root} was built with model {generation.manifest.get('model')!r}, "
                 f"config asks for {self.model_name!r}: run `newsdesk index --rebuild PATH...`"
             )
-        self.store.verify(generation)  # an update builds on this generation: it must be sound
+        self.store.verify(generation, full=True)  # an update builds on this generation: it must be sound
         return generation
 
     def _live_articles(self, generation: Generation | None) -> list[tuple[dict[str, Any], str, int]]:

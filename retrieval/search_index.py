@@ -227,7 +227,9 @@ def load_search_index(store: IndexStore, model: str | None = None, verify: bool 
             f"{manifest['model']!r}"
         )
     if verify:
-        store.verify(generation)
+        # Every checksum, large files included: bit rot keeps a file's size, and a garbled
+        # vector file must be refused, never answered from (about 1 s per GB on load).
+        store.verify(generation, full=True)
     try:
         entries = manifest["segments"]
         segments = [load_segment(generation.segment_path(e["name"]), e) for e in entries]

@@ -34,8 +34,8 @@ SEGMENT_MANIFEST = "segment.json"
 CURRENT = "CURRENT"
 CACHE_FILE = "embeddings.sqlite"
 SEGMENTS = "segments"
-# Files up to this size are checksummed on every load; larger ones (vectors, texts of a big
-# archive) have their size checked on load and their checksum at build and by verify(full=True).
+# verify() checksums files up to this size and checks only the size of larger ones; loading for
+# questions and updates calls verify(full=True), which checksums everything.
 LOAD_CHECKSUM_BYTES = 16 << 20
 
 

@@ -287,10 +287,6 @@ def big_archive(folder: Path, articles: int = 1700) -> Path:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=(
-    "retrieval/store.py verify() checksums only files up to LOAD_CHECKSUM_BYTES (16 MB) on load; a larger "
-    "file garbled in place keeps its size, loads, and `newsdesk ask` answers from the garbage (with the "
-    "hashing model, vectors.npy of a 17,000-sentence index)"))
 def test_a_garbled_file_too_big_to_checksum_on_load_is_still_never_served(tmp_path):
     index_dir = tmp_path / "index"
     assert newsdesk("index", "--index", str(index_dir), str(big_archive(tmp_path / "articles"))).exit_code == 0
