@@ -1,9 +1,13 @@
 """Resident memory of a loaded index while it answers questions, in a process of its own.
 
 Run by bench/measure.py as ``python -m bench.memory_probe INDEX_DIR QUERY_DIR``. The questions'
-vectors are precomputed, so the model (about 90 MB of torch weights) is not in the process:
-what grows between "before" and "after" is the index itself (vectors, BM25 postings, texts and
-metadata, whatever pages of memory-mapped files the questions touched) plus query buffers.
+vectors are precomputed, so the model (about 90 MB of torch weights) is not in the process.
+
+Two figures: the index's own resident memory (every page of the store's memory-mapped files
+that answering touched, plus the memory the index allocates when loaded and searched), and the
+whole process's growth, which adds what answering allocates: the answering core's per-question
+buffers (today a dense BM25 score array over all sentences and passages, and the arrays
+partitioned and sorted from it), which the allocator keeps after they are freed, and caches.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ def main(index_dir: str, query_dir: str) -> None:
     from retrieval.config import Settings
     from retrieval.search_index import load_search_index
     from retrieval.store import IndexStore
+    from retrieval.tokenize import Tokenizer
 
     questions = json.loads((Path(query_dir) / "q.json").read_text(encoding="utf-8"))
     vectors = np.load(Path(query_dir) / "q.npy")
@@ -50,18 +55,31 @@ def main(index_dir: str, query_dir: str) -> None:
     before = rss()
     index = load_search_index(IndexStore(Path(index_dir)))
     loaded = rss()
+    tokenizer = Tokenizer()
+    for question, vector in zip(questions, vectors):  # what the index does for a question
+        tokens = tokenizer(question)
+        found = {*index.bm25.top(tokens, 100)[0].tolist(), *index.vectors.search(vector, 100)[0].tolist()}
+        found.update(index.sentences_of_chunks(index.chunk_bm25.top(tokens, 5)[0]).tolist())
+        for i in found:
+            index.texts[i], index.article_of(i)
+    searched = rss()
     answerer = Answerer(index, encoder, Settings.load(overrides={"model": {"name": index.manifest["model"]}}))
     for question in questions:
         answerer.ask(question)
     after = rss()
     sentences = index.manifest["counts"]["sentences"]
+    index_bytes = (after["RssFile"] - before["RssFile"]) + (searched["RssAnon"] - before["RssAnon"])
     grown = after["VmRSS"] - before["VmRSS"]
     print(json.dumps({
         "sentences": sentences,
         "rss_after_load_bytes": loaded["VmRSS"] - before["VmRSS"],
+        "index_resident_bytes": index_bytes,
+        "index_anon_bytes": searched["RssAnon"] - before["RssAnon"],
+        "index_file_bytes": after["RssFile"] - before["RssFile"],
         "rss_after_questions_bytes": grown,
-        "anon_bytes": after["RssAnon"] - before["RssAnon"], "file_bytes": after["RssFile"] - before["RssFile"],
-        "bytes_per_sentence": round(grown / sentences, 1),
+        "answering_anon_bytes": after["RssAnon"] - searched["RssAnon"],
+        "bytes_per_sentence": round(index_bytes / sentences, 1),
+        "process_bytes_per_sentence": round(grown / sentences, 1),
     }))
 
 

@@ -24,7 +24,7 @@ from retrieval.config import Settings
 from retrieval.embed import EmbeddingCache, encode_with_cache, load_encoder
 from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
 from retrieval.search_index import live_articles, read_article_texts, write_segment_files
-from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder, embedding_text  # noqa: F401
+from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder
 from retrieval.split import SentenceSplitter
 from retrieval.store import Generation, IndexStore, StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
