@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +22,12 @@ from typing import Any, Iterable
 import numpy as np
 
 from retrieval.config import Settings
-from retrieval.embed import EmbeddingCache, encode_with_cache, load_encoder
+from retrieval.embed import EmbeddingCache, EncoderError, encode_with_cache, load_encoder
 from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
-from retrieval.search_index import live_articles, read_article_texts, write_segment_files
-from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder
+from retrieval.search_index import ARTICLE_TEXTS, ARTICLES, live_articles, read_article_texts, write_segment_files
+from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder, SplitArticles
 from retrieval.split import SentenceSplitter
-from retrieval.store import Generation, IndexStore, StoreError, StoreMissing
+from retrieval.store import SEGMENTS, Generation, IndexStore, StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Article
 from retrieval.vectors import EF_CONSTRUCTION, EF_SEARCH, HNSW_M
@@ -115,8 +116,48 @@ class CompactionPolicy:
         return sorted(chosen)
 
 
+class EncoderLoad:
+    """The encoder, loaded on a background thread while the caller does other work.
+
+    ``result()`` waits for it; a failure in the thread is raised there as an ``EncoderError``
+    naming the model (the CLI prints it in one line). The thread is a daemon, so a run that
+    fails meanwhile (a damaged store) exits at once instead of waiting for the model.
+    """
+
+    def __init__(self, name: str, load):
+        self.name = name
+        self._encoder = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(load,), name="newsdesk-load-encoder", daemon=True)
+        self._thread.start()
+
+    def _run(self, load) -> None:
+        try:
+            self._encoder = load()
+        except BaseException as exc:  # handed to the thread that waits for the encoder
+            self._error = exc
+
+    def result(self):
+        self._thread.join()
+        if isinstance(self._error, EncoderError):
+            raise EncoderError(str(self._error)) from self._error
+        if self._error is not None:
+            raise EncoderError(
+                f"cannot load model {self.name!r} ({type(self._error).__name__}: {self._error}); "
+                "check [model] name in config, or run `make setup`"
+            ) from self._error
+        return self._encoder
+
+
 class Indexer:
-    """Turns articles into a new store generation, reusing everything that did not change."""
+    """Turns articles into a new store generation, reusing everything that did not change.
+
+    The model is loaded only when some text is not in the embedding cache, and then on a
+    background thread from the moment that is known, while this one checks the rest of the
+    live generation and builds. An update checksums the store files it reads before reading
+    them and checks the others as ``IndexStore.verify`` does (index/README.md, "Checks on
+    update").
+    """
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None,
                  encoder=None, cache_path: Path | None = None, use_cache: bool = True):
@@ -125,20 +166,35 @@ class Indexer:
         self.model_name = settings.get("model", "name", "minilm")
         self.progress = progress
         self._encoder = encoder
+        self._loading: EncoderLoad | None = None
+        self._dim: int | None = None  # vector size, known before the model loads when a generation gives it
+        self._building_on = False  # this run adds to a live generation (its vectors must keep their size)
+        self._verified: set[str] = set()  # files of the live generation checked in this run
+        self._cached: tuple[list[str], dict[int, np.ndarray]] | None = None  # cache lookup made before the build
         self.cache_path = Path(cache_path) if cache_path else self.store.cache_path
         self.use_cache = use_cache
         self.policy = CompactionPolicy(
             int(settings.get("index", "max_segments", 8)), float(settings.get("index", "max_deleted_fraction", 0.25)),
         )
 
+    def _load_encoder(self):
+        return load_encoder(
+            self.model_name, batch_size=int(self.settings.get("model", "batch_size", 64)),
+            device=self.settings.get("model", "device", "cpu"),
+        )
+
     @property
     def encoder(self):
+        """The encoder; waits for a background load when one was started."""
         if self._encoder is None:
-            self._encoder = load_encoder(
-                self.model_name, batch_size=int(self.settings.get("model", "batch_size", 64)),
-                device=self.settings.get("model", "device", "cpu"),
-            )
+            loading, self._loading = self._loading, None  # a failed load is tried afresh next time
+            self._encoder = loading.result() if loading else self._load_encoder()
         return self._encoder
+
+    def load_encoder_in_background(self) -> None:
+        """Start loading the encoder on another thread, unless it is loaded or loading."""
+        if self._encoder is None and self._loading is None:
+            self._loading = EncoderLoad(self.model_name, self._load_encoder)
 
     def index_paths(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         """Index .txt/.jsonl files and folders; articles whose file is gone or changed are updated."""
@@ -168,7 +224,10 @@ class Indexer:
         return self._update(pairs, skipped, [], len(articles), lambda s: s == scope, rebuild)
 
     def _generation(self, rebuild: bool) -> Generation | None:
+        self._verified = set()
+        self._building_on = False
         if rebuild:
+            self._dim = self._dim_from_store()
             return None
         self.store.recover_pointer()
         try:
@@ -180,8 +239,37 @@ class Indexer:
                 f"index at {self.store.root} was built with model {generation.manifest.get('model')!r}, "
                 f"config asks for {self.model_name!r}: run `newsdesk index --rebuild PATH...`"
             )
-        self.store.verify(generation, full=True)  # an update builds on this generation: it must be sound
+        self._dim, self._building_on = int(generation.manifest["dim"]), True
+        # An update builds on this generation: it must be sound. What it reads first (every
+        # segment's article records) is checksummed now, the rest by _verify_rest.
+        self._verify(generation, [name for name in generation.manifest["files"] if name.endswith(f"/{ARTICLES}")])
         return generation
+
+    def _dim_from_store(self) -> int | None:
+        """The vector size of the store being rebuilt, when it was built with this model."""
+        try:
+            manifest = self.store.current().manifest
+        except (StoreError, OSError, ValueError):
+            return None
+        dim = manifest.get("dim") if manifest.get("model") == self.model_name else None
+        return dim if isinstance(dim, int) and dim > 0 else None
+
+    def _verify(self, generation: Generation, names: list[str]) -> None:
+        """Checksum these files of the generation, each once a run."""
+        todo = [name for name in names if name not in self._verified]
+        self.store.verify(generation, full=True, names=todo)
+        self._verified.update(todo)
+
+    def _verify_rest(self, generation: Generation | None, report: IngestReport) -> None:
+        """Check the files of the generation this run has not checksummed already (see below)."""
+        if generation is None:
+            return
+        clock = time.perf_counter()
+        # The rest the update never reads: checksummed up to 16 MiB, larger files by size. Their
+        # manifest entries are carried over, never recomputed, so damage in them stays on record
+        # and every load for questions (which checksums everything) refuses it (index/README.md).
+        self.store.verify(generation, names=[name for name in generation.manifest["files"] if name not in self._verified])
+        report.timings["verify"] = report.timings.get("verify", 0.0) + time.perf_counter() - clock
 
     def _live_articles(self, generation: Generation | None) -> list[tuple[dict[str, Any], str, int]]:
         if generation is None:
@@ -221,6 +309,7 @@ class Indexer:
                 report.removed += 1
                 deleted.setdefault(segment, set()).add(local)
         if generation is not None and not added and not deleted:
+            self._verify_rest(generation, report)  # even a run with nothing to do reports a damaged store
             report.articles, report.sentences = len(previous), int(generation.manifest["counts"]["sentences"])
             report.seconds = time.perf_counter() - started
             return report
@@ -244,11 +333,14 @@ class Indexer:
             entries = [e for i, e in enumerate(entries) if i not in set(chosen)]
             report.merged = len(chosen)
         if added:
-            entries.append(self._write_segment(added, report))
+            entries.append(self._write_segment(added, report, lambda: self._verify_rest(generation, report)))
+        else:
+            self._verify_rest(generation, report)
         self._write_generation(entries, [r for r, _, _ in live] + new_records, report)
 
     def _live_contents(self, entries, live, generation) -> list[tuple[dict[str, Any], str]]:
         """Records and full texts of the live articles of segments about to be merged."""
+        self._verify(generation, [f"{SEGMENTS}/{entry['name']}/{ARTICLE_TEXTS}" for entry in entries])
         out = []
         for entry in entries:
             wanted = {i: r for r, s, i in live if s == entry["name"]}
@@ -256,7 +348,10 @@ class Indexer:
             out += [(wanted[i], texts[i]) for i in sorted(wanted)]
         return out
 
-    def _write_segment(self, added: list[tuple[dict[str, Any], str]], report: IngestReport) -> dict[str, Any]:
+    def _write_segment(self, added: list[tuple[dict[str, Any], str]], report: IngestReport,
+                       before_build) -> dict[str, Any]:
+        """Split, find what needs encoding (loading the model in the background if anything does),
+        run ``before_build`` meanwhile, then build and write the segment."""
         builder = SegmentBuilder(
             lambda texts: self._embed(texts, report),
             min_sentence_chars=int(self.settings.get("split", "min_sentence_chars", 12)),
@@ -266,7 +361,10 @@ class Indexer:
             ef_construction=int(self.settings.get("retrieval", "hnsw_ef_construction", EF_CONSTRUCTION)),
             ef_search=int(self.settings.get("retrieval", "hnsw_ef_search", EF_SEARCH)),
         )
-        data = builder.build([r for r, _ in added], [t for _, t in added])
+        split = builder.split([r for r, _ in added], [t for _, t in added])
+        self._prepare_vectors(split, report)
+        before_build()
+        data = builder.build_split(split)
         clock = time.perf_counter()
         entry = self.store.write_segment(lambda folder: write_segment_files(folder, data))
         builder.timings["write"] = time.perf_counter() - clock
@@ -280,7 +378,7 @@ class Indexer:
         dims = {e["dim"] for e in entries if e["sentences"]}
         sentences = sum(r.get("sentences", 0) for r in records)
         self.store.commit({
-            "model": self.model_name, "dim": dims.pop() if dims else self.encoder.dim,
+            "model": self.model_name, "dim": dims.pop() if dims else self._dim or self.encoder.dim,
             "vector_index": self.settings.get("retrieval", "vector_index", "auto"),
             "splitter": SentenceSplitter.version, "tokenizer": Tokenizer.version,
             "counts": {
@@ -294,6 +392,32 @@ class Indexer:
         report.wrote = True
         report.articles, report.sentences = len(records), sentences
 
+    def _prepare_vectors(self, split: SplitArticles, report: IngestReport) -> None:
+        """Look the new sentences up in the embedding cache; start loading the model if any is missing.
+
+        The vector size (part of the cache key) comes from the live generation; without one
+        (a first build) the model is needed to know it, so it starts loading at once.
+        """
+        self._cached = None
+        if self._encoder is not None or not split.embed_texts:
+            return
+        if self._dim is None or not self.use_cache:
+            self.load_encoder_in_background()
+            return
+        clock = time.perf_counter()
+        try:
+            cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{self._dim}", self._dim)
+            try:
+                found = cache.get_many(split.embed_texts)
+            finally:
+                cache.close()
+        except sqlite3.DatabaseError:
+            found = {}  # _embed sets a damaged cache aside and says so
+        report.timings["cache"] = report.timings.get("cache", 0.0) + time.perf_counter() - clock
+        self._cached = (split.embed_texts, found)
+        if len(found) < len(split.embed_texts):
+            self.load_encoder_in_background()
+
     def _embed(self, texts: list[str], report: IngestReport) -> np.ndarray:
         try:
             return self._embed_with_cache(texts, report)
@@ -306,18 +430,40 @@ class Indexer:
             report.warnings.append(Problem(
                 str(self.cache_path), f"embedding cache is damaged ({exc}); moved to "
                 f"{self.cache_path.name}.damaged and started afresh (delete it when done)"))
+            self._cached = None
             return self._embed_with_cache(texts, report)
 
     def _embed_with_cache(self, texts: list[str], report: IngestReport) -> np.ndarray:
+        cached, self._cached = self._cached, None
+        found = cached[1] if cached is not None and cached[0] is texts else None
+        if found is not None and len(found) == len(texts):
+            # Every vector is in the cache: the model is never loaded.
+            return np.vstack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
         from tqdm import tqdm
 
         encoder = self.encoder
+        if self._dim is not None and encoder.dim != self._dim:
+            if self._building_on:
+                raise StoreError(
+                    f"model {self.model_name!r} now gives {encoder.dim}-dimensional vectors, the index at "
+                    f"{self.store.root} holds {self._dim}: {self.store.rebuild_hint()}"
+                )
+            found, self._dim = None, encoder.dim  # a rebuild with a changed model: the size guessed was the old one
         cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim) if self.use_cache else None
         try:
             disable = None if self.progress is None else not self.progress  # None: only on a terminal
             with tqdm(total=len(texts), desc="embedding", unit="sent", file=sys.stderr,
                       disable=disable, leave=False) as bar:
-                vectors, encoded = encode_with_cache(encoder, cache, texts, progress=bar.update)
+                if found is None:
+                    vectors, encoded = encode_with_cache(encoder, cache, texts, progress=bar.update)
+                else:  # looked up already: only the missing texts go to the model
+                    vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
+                    for i, vector in found.items():
+                        vectors[i] = vector
+                    bar.update(len(found))
+                    missing = [i for i in range(len(texts)) if i not in found]
+                    vectors[missing], encoded = encode_with_cache(
+                        encoder, cache, [texts[i] for i in missing], progress=bar.update)
                 report.encoded += encoded
         finally:
             if cache:

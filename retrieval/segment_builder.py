@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any, Callable
 
 import numpy as np
@@ -33,6 +34,18 @@ def vector_kind(setting: str, sentences: int, hnsw_min: int = HNSW_MIN_SENTENCES
     raise ValueError(f"unknown [retrieval] vector_index {setting!r}; use auto, flat or hnsw")
 
 
+@dataclass
+class SplitArticles:
+    """Articles split into sentences and passages, before any vector is made."""
+
+    records: list[dict[str, Any]]
+    texts: list[str]
+    sentences: list[str]
+    embed_texts: list[str]  # what the model sees for each sentence
+    arrays: dict[str, list[int]]
+    chunks: int
+
+
 class SegmentBuilder:
     """Builds a segment's contents; ``embed(texts) -> vectors`` supplies the dense vectors."""
 
@@ -54,6 +67,14 @@ class SegmentBuilder:
 
     def build(self, records: list[dict[str, Any]], texts: list[str]) -> SegmentData:
         """A segment of these articles; each record gains its sentence and passage counts."""
+        return self.build_split(self.split(records, texts))
+
+    def split(self, records: list[dict[str, Any]], texts: list[str]) -> SplitArticles:
+        """The first step of ``build``: sentences, passages and the texts the model must see.
+
+        Apart so that a caller can learn what needs encoding (and start loading the model)
+        before the rest of the build; each record gains its sentence and passage counts.
+        """
         clock = time.perf_counter()
         sentences: list[str] = []
         embed_texts: list[str] = []
@@ -71,7 +92,13 @@ class SegmentBuilder:
                 arrays["sentence_position"].append(sentence.position)
                 arrays["sentence_chunk"].append(chunks_total + chunk)
             chunks_total += record["chunks"]
-        clock = self._tick("split", clock)
+        self._tick("split", clock)
+        return SplitArticles(records, list(texts), sentences, embed_texts, arrays, chunks_total)
+
+    def build_split(self, split: SplitArticles) -> SegmentData:
+        """The rest of ``build``: vectors, BM25 postings and the vector index."""
+        sentences, embed_texts, arrays, chunks_total = split.sentences, split.embed_texts, split.arrays, split.chunks
+        clock = time.perf_counter()
         vectors = self.embed(embed_texts)
         clock = self._tick("embed", clock)
         tokens = [self.tokenizer(s) for s in sentences]
@@ -86,7 +113,7 @@ class SegmentBuilder:
         part = build_part(vectors, kind, **self.hnsw)
         self._tick("vectors", clock)
         return SegmentData(
-            records=records, article_texts=list(texts), sentences=sentences,
+            records=split.records, article_texts=split.texts, sentences=sentences,
             arrays={k: np.asarray(v, dtype=np.int32) for k, v in arrays.items()},
             bm25=bm25, chunk_bm25=chunk_bm25, vectors=part,
             params={"hnsw": self.hnsw} if kind == HNSW else {},
