@@ -31,6 +31,12 @@ _DOTTED = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S. U.K. a.m.
 _INITIAL = re.compile(r"(?:^|[\s(])[A-Z]$")  # J. in "J. K. Rowling"
 _WORD_BEFORE = re.compile(r"([A-Za-z]+)$")
 _FIRST_WORD = re.compile(r"[\"'“‘(\[]?([A-Za-z]+)")
+# A sentence longer than this is cut at its last clause break (; , : dash) or space before the
+# limit: text with no sentence punctuation (a transcript, a scraped table) would otherwise be
+# one sentence of any length, past what the model reads (256 word pieces, ~1,000 characters)
+# and too long to show as evidence. Real sentences are shorter: 4 of XQuAD's 1,173 exceed 600.
+MAX_SENTENCE_CHARS = 1000
+_CLAUSE_BREAKS = ("; ", " — ", " – ", " - ", ": ", ", ")
 # Abbreviations, initials and dotted acronyms are judged on this much text before a full stop,
 # so a line of many sentences is split in linear time (the longest abbreviation is 5 letters).
 _LOOKBACK = 64
@@ -48,22 +54,27 @@ class Sentence:
 class SentenceSplitter:
     """Splits article text into sentences that survive abbreviations, initials and quotes."""
 
-    version = "rules-1"
+    version = "rules-2"
 
-    def __init__(self, min_chars: int = 12):
+    def __init__(self, min_chars: int = 12, max_chars: int = MAX_SENTENCE_CHARS):
+        if max_chars < 2 * max(min_chars, 1):
+            raise ValueError(f"max_chars ({max_chars}) must be at least twice min_chars ({min_chars})")
         self.min_chars = min_chars
+        self.max_chars = max_chars
 
     def split(self, text: str) -> list[Sentence]:
-        groups: list[tuple[list[str], int]] = []  # the pieces of each sentence, and its paragraph
+        groups: list[list] = []  # the pieces of each sentence, its paragraph and its length
         paragraphs = [p for p in re.split(r"\n\s*\n|\r\n\s*\r\n", text) if p.strip()]
         for number, paragraph in enumerate(paragraphs):
             for line in paragraph.splitlines():
-                for piece in self._split_line(" ".join(line.split())):
-                    if groups and groups[-1][1] == number and len(piece) < self.min_chars:
+                for piece in self._cap_all(self._split_line(" ".join(line.split()))):
+                    if (groups and groups[-1][1] == number and len(piece) < self.min_chars
+                            and groups[-1][2] + 1 + len(piece) <= self.max_chars):
                         groups[-1][0].append(piece)  # too short to stand alone: joins the one before
+                        groups[-1][2] += 1 + len(piece)
                     else:
-                        groups.append(([piece], number))
-        return [Sentence(" ".join(parts), number, position) for position, (parts, number) in enumerate(groups)]
+                        groups.append([[piece], number, len(piece)])
+        return [Sentence(" ".join(parts), number, position) for position, (parts, number, _) in enumerate(groups)]
 
     def split_text(self, text: str) -> list[str]:
         return [s.text for s in self.split(text)]
@@ -83,6 +94,31 @@ class SentenceSplitter:
         if tail:
             pieces.append(tail)
         return pieces
+
+    def _cap_all(self, pieces: list[str]) -> list[str]:
+        if all(len(piece) <= self.max_chars for piece in pieces):
+            return pieces
+        return [part for piece in pieces for part in self._cap(piece)]
+
+    def _cap(self, piece: str) -> list[str]:
+        """Cut an over-long sentence into parts of at most ``max_chars``: at the last clause
+        break in the second half of the window, else the last space, else mid-word."""
+        parts, start, limit = [], 0, self.max_chars
+        while len(piece) - start > limit:
+            window_end, floor = start + limit, start + limit // 2
+            cut = -1
+            for mark in _CLAUSE_BREAKS:
+                at = piece.rfind(mark, floor, window_end)
+                if at >= 0:
+                    cut = at + len(mark.rstrip())
+                    break
+            if cut < 0:
+                at = piece.rfind(" ", floor, window_end + 1)
+                cut = at if at >= 0 else window_end
+            parts.append(piece[start:cut].strip())
+            start = cut
+        parts.append(piece[start:].strip())
+        return [part for part in parts if part]
 
     def _is_boundary(self, line: str, match: re.Match) -> bool:
         if match.group(1) != ".":

@@ -26,7 +26,7 @@ from retrieval.answer import open_answerer
 from retrieval.config import Settings
 from retrieval.indexer import Indexer
 from retrieval.ingest import read_paths
-from retrieval.split import SentenceSplitter, chunk_ids
+from retrieval.split import MAX_SENTENCE_CHARS, SentenceSplitter, chunk_ids
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, QuestionError, TimelineEntry
 
@@ -79,6 +79,7 @@ def check_split(text: str) -> None:
     sentences = SentenceSplitter().split(text)
     assert [s.position for s in sentences] == list(range(len(sentences)))
     assert all(s.text and s.text == " ".join(s.text.split()) for s in sentences)
+    assert all(len(s.text) <= MAX_SENTENCE_CHARS for s in sentences)
     assert [s.paragraph for s in sentences] == sorted(s.paragraph for s in sentences)
     # Nothing is lost or reordered: only whitespace may change.
     assert "".join("".join(s.text for s in sentences).split()) == "".join(text.split())
