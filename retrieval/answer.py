@@ -143,8 +143,10 @@ class Answerer:
         seen = self.duplicates.tracker()
         for sentence_id, score in ranked:
             text = self.index.texts[sentence_id]
-            article = self.index.article_of(sentence_id)
             copy_of = seen.find(text, sentence_id)
+            if copy_of is None and len(shown) >= k:
+                continue  # keep scanning only to count copies of what is shown
+            article = self.index.article_of(sentence_id)
             if copy_of is not None:
                 first = shown[copy_of]
                 first.also_in += 1
@@ -154,8 +156,6 @@ class Answerer:
                     earliest.highlights = answer_spans(text, kind, question)
                     shown[copy_of] = earliest
                 continue
-            if len(shown) >= k:
-                continue  # keep scanning only to count copies of what is shown
             evidence = self._make_evidence(sentence_id, score, text, article)
             evidence.highlights = answer_spans(text, kind, question)
             seen.add(text, sentence_id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,30 @@ FILES = ("vocab.bin", "vocab_offsets.npy", "indptr.npy", "docs.npy", "tfs.npy", 
 def idf_lucene(n_docs: int, df: int) -> float:
     """Lucene's BM25 IDF, log(1 + (N - df + 0.5) / (df + 0.5)), always positive."""
     return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
+
+
+def positive_best(ids: np.ndarray, scores: np.ndarray, n: int, size: int,
+                  pick: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
+    """Ids of the positive scores among ``pick(dense)[:n]``, without the dense array when possible.
+
+    ``ids``/``scores`` are the sparse matches (every other of the ``size`` documents scores 0),
+    and ``pick`` orders a dense score array the way a caller always has (``np.argpartition``,
+    ``np.argsort``). When the n-th and (n+1)-th best scores differ, the n best are the same set
+    whatever ``pick`` does, and come from the matches alone; when equal scores straddle the
+    n-th place, which of them ``pick`` keeps depends on the whole array, so the dense array
+    is rebuilt (bit for bit) and ``pick`` decides, as before.
+    """
+    if n <= 0 or not len(ids):
+        return np.zeros(0, dtype=np.int64)
+    if len(ids) <= n:
+        return ids  # every positive score is among the n best
+    kth = np.partition(-scores, (n - 1, n))
+    if kth[n - 1] != kth[n]:
+        return ids[np.argpartition(-scores, n - 1)[:n]]
+    dense = np.zeros(size, dtype=scores.dtype)
+    dense[ids] = scores
+    chosen = pick(dense)[:n]
+    return chosen[dense[chosen] > 0].astype(np.int64)
 
 
 class Postings:
@@ -162,6 +186,30 @@ class BM25Index:
             out[self._deleted_ids] = 0.0
         return out
 
+    def matches(self, query_tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The live documents holding any query token (ascending ids) and their BM25 scores,
+        equal bit for bit to ``scores(query_tokens)[ids]`` (same float32 sums in the same
+        order); every other document scores 0. Cost grows with the postings read, not the corpus."""
+        terms = []
+        for token in query_tokens:  # a repeated query token counts again, as in ``scores``
+            idf, hits = self._term(token)
+            terms.extend((idf, offset, docs, tfs, part) for offset, docs, tfs, part in hits)
+        if not terms:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        found = [docs.astype(np.int64) + offset for _, offset, docs, _, _ in terms]
+        ids, where = np.unique(np.concatenate(found), return_inverse=True)
+        out = np.zeros(len(ids), dtype=np.float32)
+        start = 0
+        for idf, offset, docs, tfs, part in terms:
+            tf = tfs.astype(np.float32)
+            norm = self.k1 * ((1.0 - self.b) + self.b * part.doc_len[docs] / np.float32(self.avgdl))
+            out[where[start:start + len(docs)]] += np.float32(idf) * tf / (tf + norm)
+            start += len(docs)
+        if len(self._deleted_ids):
+            live = ~np.isin(ids, self._deleted_ids)
+            ids, out = ids[live], out[live]
+        return ids, out
+
     def _lookup(self, token: str, ids: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """For chosen documents: the term's IDF, whether each holds it, and its BM25 weight there."""
         idf, hits = self._term(token)
@@ -200,12 +248,14 @@ class BM25Index:
 
     def top(self, query_tokens: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the ``n`` best documents with a positive score, best first."""
-        scores = self.scores(query_tokens)
-        hits = np.flatnonzero(scores > 0)
+        # ``matches`` gives exactly the positive entries of ``scores`` in the same id order, so
+        # the partition below sees the same array, and picks the same documents among equal scores.
+        hits, scores = self.matches(query_tokens)
         if len(hits) > n:
-            hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
-        hits = hits[np.lexsort((hits, -scores[hits]))]
-        return hits.astype(np.int64), scores[hits]
+            keep = np.argpartition(-scores, n - 1)[:n]
+            hits, scores = hits[keep], scores[keep]
+        order = np.lexsort((hits, -scores))
+        return hits[order], scores[order]
 
     def save(self, folder: Path) -> None:
         """Write a single-segment index (what a segment build produces)."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answer_types import AnswerType, answer_spans
+from retrieval.bm25 import positive_best
 from retrieval.term_match import TermMatcher
 
 FEATURES = ("bm25", "dense", "passage", "coverage", "type", "match", "context")
@@ -53,29 +54,36 @@ class FeatureReranker:
     def collect(self, index, tokenizer, question_tokens, query_vector, kind: AnswerType, question: str,
                 n_candidates: int, n_passages: int) -> Candidates:
         """Gather candidates from sentence BM25, dense search and the best passages, then featurise."""
-        bm25_all = index.bm25.scores(question_tokens)
+        # Sparse BM25: only the sentences and passages holding a question term are scored, so
+        # the cost grows with the matches, not the archive. The candidates, features and their
+        # float32 values are those of the dense arrays (``scores``) this replaced, ties included.
+        bm25_ids, bm25_scores = index.bm25.matches(question_tokens)
         dense_ids, _ = index.vectors.search(query_vector, n_candidates)
         pool = set(dense_ids.tolist())
-        if bm25_all.size:
-            top = np.argpartition(-bm25_all, min(n_candidates, bm25_all.size - 1))[:n_candidates]
-            pool.update(int(i) for i in top if bm25_all[i] > 0)
-        passage_all = index.chunk_bm25.scores(question_tokens) if index.chunk_bm25 is not None else np.zeros(0)
-        if passage_all.size and passage_all.max() > 0:
-            best_passages = np.argsort(-passage_all)[:n_passages]
-            best_passages = best_passages[passage_all[best_passages] > 0]
-            pool.update(np.nonzero(np.isin(index.sentence_chunk, best_passages))[0].tolist())
+        if index.bm25.size:
+            pool.update(positive_best(
+                bm25_ids, bm25_scores, n_candidates, index.bm25.size,
+                lambda dense: np.argpartition(-dense, min(n_candidates, dense.size - 1))).tolist())
+        passage_ids, passage_scores = (index.chunk_bm25.matches(question_tokens) if index.chunk_bm25 is not None
+                                       else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
+        if len(passage_ids):
+            best_passages = positive_best(passage_ids, passage_scores, n_passages, index.chunk_bm25.size,
+                                          lambda dense: np.argsort(-dense))
+            pool.update(index.sentences_of_chunks(best_passages).tolist())
         ids = np.array(sorted(pool), dtype=np.int64)
         texts = [index.texts[int(i)] for i in ids]
         features: dict[str, np.ndarray] = {}
-        best = float(bm25_all.max()) if bm25_all.size else 0.0
-        features["bm25"] = bm25_all[ids] / best if best > 0 else np.zeros(len(ids))
+        best = float(bm25_scores.max()) if len(bm25_scores) else 0.0
+        features["bm25"] = _sparse_take(bm25_ids, bm25_scores, ids) / best if best > 0 else np.zeros(len(ids))
         features["dense"] = np.asarray(index.vectors.scores_for(query_vector, ids), dtype=np.float64)
-        best_passage = float(passage_all.max()) if passage_all.size else 0.0
+        best_passage = float(passage_scores.max()) if len(passage_scores) else 0.0
         chunks = np.asarray(index.sentence_chunk)[ids] if len(ids) else np.zeros(0, dtype=np.int64)
-        features["passage"] = passage_all[chunks] / best_passage if best_passage > 0 else np.zeros(len(ids))
+        features["passage"] = (_sparse_take(passage_ids, passage_scores, chunks) / best_passage if best_passage > 0
+                               else np.zeros(len(ids)))
         idf = {t: index.bm25.idf(t) for t in set(question_tokens)}
-        sentence_tokens = [self._sentence_tokens(int(i), text, tokenizer) for i, text in zip(ids, texts)]
-        features["coverage"] = coverage(idf, sentence_tokens)
+        # Which question terms each candidate holds, from the postings (built from the same
+        # tokenizer over the same sentence text), rather than tokenising every candidate.
+        features["coverage"] = _coverage_from_presence(idf, index.bm25.term_presence(list(idf), ids))
         features["type"] = np.array([1.0 if answer_spans(text, kind, question) else 0.0 for text in texts])
         if self.matcher is not None and len(ids):
             titled = [_titled(index, int(i), text) for i, text in zip(ids, texts)]
@@ -125,6 +133,28 @@ def coverage(idf: dict[str, float], sentence_tokens: list[frozenset[str]]) -> np
     if total <= 0:
         return np.zeros(len(sentence_tokens))
     return np.array([sum(w for t, w in idf.items() if t in tokens) / total for tokens in sentence_tokens])
+
+
+def _coverage_from_presence(idf: dict[str, float], presence: np.ndarray) -> np.ndarray:
+    """``coverage`` from a (candidates, terms) presence matrix whose columns follow ``idf``'s
+    order: the same sums in the same order, so the same floats."""
+    total = sum(idf.values())
+    if total <= 0:
+        return np.zeros(len(presence))
+    held = np.zeros(len(presence))
+    for column, weight in enumerate(idf.values()):
+        held += weight * presence[:, column]  # adding 0.0 where absent leaves a sum unchanged
+    return held / total
+
+
+def _sparse_take(ids: np.ndarray, scores: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """``dense[wanted]`` for the dense array that is ``scores`` at ``ids`` (ascending) and 0 elsewhere."""
+    out = np.zeros(len(wanted), dtype=scores.dtype)
+    if len(ids) and len(wanted):
+        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        found = ids[at] == wanted
+        out[found] = scores[at[found]]
+    return out
 
 
 def passage_best(dense: np.ndarray, chunks: np.ndarray) -> np.ndarray:

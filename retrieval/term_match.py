@@ -18,6 +18,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from retrieval.wordpiece import WordPieces
+
 CACHE_SIZE = 200_000
 MINILM_NAMES = ("minilm", "minilm-int8")
 
@@ -30,6 +32,9 @@ class TermMatcher:
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
         self._lock = threading.Lock()  # a Rust tokenizer is not safe to share across threads
+        # The same ids for plain text without the tokenizer's per-character bookkeeping (None
+        # for tokenizers other than uncased BERT WordPiece).
+        self._fast = WordPieces.for_tokenizer(self._tokenizer, self._lock)
         norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
         self.table = (embeddings / np.maximum(norms, 1e-12)).astype(np.float32)
         # Word pieces of sentences seen before, by sentence id: tokenising is most of the cost.
@@ -92,14 +97,19 @@ class TermMatcher:
     def sentence_pieces(self, sentences: Sequence[str], keys: Sequence[int] | None = None) -> list[np.ndarray]:
         """Word-piece ids of each sentence, remembered by ``keys`` (sentence ids) when given."""
         if keys is None:
-            return [np.asarray(e.ids, dtype=np.int64) for e in self._encode(sentences)]
+            return self._piece_ids(sentences)
         missing = [i for i, key in enumerate(keys) if key not in self._pieces]
         if missing:
             if len(self._pieces) + len(missing) > CACHE_SIZE:
                 self._pieces.clear()
-            for i, encoding in zip(missing, self._encode([sentences[i] for i in missing])):
-                self._pieces[keys[i]] = np.asarray(encoding.ids, dtype=np.int64)
+            for i, ids in zip(missing, self._piece_ids([sentences[i] for i in missing])):
+                self._pieces[keys[i]] = ids
         return [self._pieces[key] for key in keys]
+
+    def _piece_ids(self, sentences: Sequence[str]) -> list[np.ndarray]:
+        if self._fast is not None:
+            return self._fast.encode(sentences)
+        return [np.asarray(e.ids, dtype=np.int64) for e in self._encode(sentences)]
 
     def scores(self, question: str, sentences: Sequence[str], word_weight: Callable[[str], float],
                keys: Sequence[int] | None = None) -> np.ndarray:
