@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from typing import Iterator
 
 
 class AnswerType(str, Enum):
@@ -123,10 +124,19 @@ def _is_year(span: str) -> bool:
 
 def answer_spans(sentence: str, kind: AnswerType, question: str = "") -> list[tuple[int, int]]:
     """Character spans in ``sentence`` that hold an answer of ``kind`` not already in the question."""
+    return list(_iter_spans(sentence, kind, question))
+
+
+def has_answer_span(sentence: str, kind: AnswerType, question: str = "") -> bool:
+    """``bool(answer_spans(...))``, stopping at the first span (the reranker's type feature)."""
+    return next(_iter_spans(sentence, kind, question), None) is not None
+
+
+def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tuple[int, int]]:
+    """The spans of ``answer_spans``, in order, one at a time."""
     if kind is AnswerType.NONE:
-        return []
+        return
     asked = question.lower()
-    spans: list[tuple[int, int]] = []
     if kind is AnswerType.QUANTITY:
         for match in _QUANTITY_SPAN.finditer(sentence):
             value = match.group(0).strip()
@@ -137,9 +147,9 @@ def answer_spans(sentence: str, kind: AnswerType, question: str = "") -> list[tu
             before = _WORD_BEFORE.search(sentence, 0, match.start())
             if before and before.group(1)[0].isupper() and before.group(1) not in _AMOUNT_LEADS:
                 continue  # a number naming something ("Route 49", "Super Bowl 50") is not an amount
-            spans.append((match.start(), match.start() + len(match.group(0).rstrip())))
+            yield match.start(), match.start() + len(match.group(0).rstrip())
     elif kind is AnswerType.DATE:
-        spans = [(m.start(), m.end()) for m in _DATE_SPAN.finditer(sentence) if m.group(0).lower() not in asked]
+        yield from ((m.start(), m.end()) for m in _DATE_SPAN.finditer(sentence) if m.group(0).lower() not in asked)
     else:
         asked_words = set(re.findall(r"\w+", asked))
         for match in _NAME_SPAN.finditer(sentence):
@@ -162,8 +172,7 @@ def answer_spans(sentence: str, kind: AnswerType, question: str = "") -> list[tu
             name = sentence[start:end]
             if not name or _DATE_SPAN.fullmatch(name):
                 continue
-            spans.append((start, end))
-    return spans
+            yield start, end
 
 
 def _asked(word: str, asked_words: set[str]) -> bool:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from retrieval.answer_types import AnswerType, answer_spans
+from retrieval.answer_types import AnswerType, has_answer_span
 from retrieval.bm25 import positive_best
 from retrieval.term_match import TermMatcher
 
@@ -84,7 +84,7 @@ class FeatureReranker:
         # Which question terms each candidate holds, from the postings (built from the same
         # tokenizer over the same sentence text), rather than tokenising every candidate.
         features["coverage"] = _coverage_from_presence(idf, index.bm25.term_presence(list(idf), ids))
-        features["type"] = np.array([1.0 if answer_spans(text, kind, question) else 0.0 for text in texts])
+        features["type"] = np.array([1.0 if has_answer_span(text, kind, question) else 0.0 for text in texts])
         if self.matcher is not None and len(ids):
             titled = [_titled(index, int(i), text) for i, text in zip(ids, texts)]
             features["match"] = self.matcher.scores(

@@ -9,6 +9,7 @@ vector instead of 1,536, at a recall@10 measured by the benchmark (bench/README.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Sequence
 
@@ -27,6 +28,30 @@ EF_CONSTRUCTION = 256
 EF_SEARCH = 256
 
 
+_blas = None
+
+
+def one_blas_thread():
+    """A context running numpy's BLAS on one thread (a no-op without threadpoolctl).
+
+    A question's matrix-vector products (a flat segment's scan, the candidates' cosines) are
+    big enough for OpenBLAS to split over its thread pool, and on two shared cores that is
+    slower, not faster: 8 ms instead of 0.3 ms for 10k x 384 on the benchmark machine, and
+    the pool's threads keep spinning afterwards, slowing the next question's encoding (the
+    10k p50 halved with this). One thread computes every row's dot product the same way, so
+    the scores are the same bit for bit.
+    """
+    global _blas
+    if _blas is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+
+            _blas = ThreadpoolController().select(user_api="blas")
+        except Exception:  # not installed, or a BLAS it cannot drive: leave the pool as it is
+            _blas = False
+    return _blas.limit(limits=1) if _blas else contextlib.nullcontext()
+
+
 class FlatVectors:
     """Exact search over float32 vectors held in (memory-mapped) numpy."""
 
@@ -43,7 +68,8 @@ class FlatVectors:
         return int(self.vectors.shape[1])
 
     def search(self, query: np.ndarray, n: int, deleted: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        scores = self.vectors @ query
+        with one_blas_thread():
+            scores = self.vectors @ query
         if deleted is not None:
             scores[deleted] = -np.inf
         n = min(n, len(scores))
@@ -194,5 +220,6 @@ class VectorIndex:
         for number in np.unique(segment):
             chosen = segment == number
             vectors = self.parts[number].reconstruct(ids[chosen] - self._offsets[number])
-            out[chosen] = vectors @ query
+            with one_blas_thread():
+                out[chosen] = vectors @ query
         return out

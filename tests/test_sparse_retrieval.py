@@ -203,3 +203,19 @@ def test_one_question_encodes_to_the_same_vector_as_model_encode():
         assert np.abs(encoder.encode([question])[0] - expected).max() <= 1e-6
     both = encoder.encode(questions[:2])
     assert np.abs(both[0] - encoder.encode(questions[:1])[0]).max() <= 1e-6
+
+
+def test_has_answer_span_is_whether_answer_spans_finds_one():
+    from retrieval.answer_types import AnswerType, has_answer_span
+    from retrieval.config import PROJECT_ROOT
+    from retrieval.split import SentenceSplitter
+
+    sentences = [s.text for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
+                 for s in SentenceSplitter().split(path.read_text(encoding="utf-8"))]
+    sentences += SENTENCES + ["", "At 4:51 p.m. on Route 49, 1,700 troops left.", "Monday", "The Pentagon said so."]
+    questions = ["how many US troops to Poland?", "when did it start?", "who is the Pentagon press secretary?",
+                 "where did they go?", "what did NATO say?", "how many troops on Route 49 at 4:51?"]
+    for question in questions:
+        for kind in AnswerType:
+            for sentence in sentences:
+                assert has_answer_span(sentence, kind, question) == bool(answer_spans(sentence, kind, question))
