@@ -25,28 +25,28 @@ def idf_lucene(n_docs: int, df: int) -> float:
     return math.log(1.0 + (n_docs - df + 0.5) / (df + 0.5))
 
 
-def positive_best(ids: np.ndarray, scores: np.ndarray, n: int, size: int,
-                  pick: Callable[[np.ndarray], np.ndarray]) -> np.ndarray:
-    """Ids of the positive scores among ``pick(dense)[:n]``, without the dense array when possible.
+def positive_best(ids: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
+    """Ids of the ``n`` best positive ``scores`` (sparse matches: every other document scores
+    0), equal scores at the cut going to the lowest ids, in no particular order.
 
-    ``ids``/``scores`` are the sparse matches (every other of the ``size`` documents scores 0),
-    and ``pick`` orders a dense score array the way a caller always has (``np.argpartition``,
-    ``np.argsort``). When the n-th and (n+1)-th best scores differ, the n best are the same set
-    whatever ``pick`` does, and come from the matches alone; when equal scores straddle the
-    n-th place, which of them ``pick`` keeps depends on the whole array, so the dense array
-    is rebuilt (bit for bit) and ``pick`` decides, as before.
+    The cut is decided by the scores and ids alone, so it is the same whatever order the
+    matches arrive in and however the archive is split into segments (a partition over a dense
+    array would keep an arbitrary one of several equal scores), and it never needs an array
+    over the whole archive: the cost grows with the matches.
     """
     if n <= 0 or not len(ids):
         return np.zeros(0, dtype=np.int64)
+    positive = scores > 0
+    ids, scores = ids[positive], scores[positive]
     if len(ids) <= n:
-        return ids  # every positive score is among the n best
-    kth = np.partition(-scores, (n - 1, n))
-    if kth[n - 1] != kth[n]:
-        return ids[np.argpartition(-scores, n - 1)[:n]]
-    dense = np.zeros(size, dtype=scores.dtype)
-    dense[ids] = scores
-    chosen = pick(dense)[:n]
-    return chosen[dense[chosen] > 0].astype(np.int64)
+        return ids.astype(np.int64)
+    threshold = np.partition(-scores, n - 1)[n - 1]  # minus the n-th best score
+    above = -scores < threshold
+    tied = ids[-scores == threshold]
+    wanted = n - int(above.sum())
+    if wanted < len(tied):
+        tied = np.partition(tied, wanted - 1)[:wanted]
+    return np.concatenate([ids[above], tied]).astype(np.int64)
 
 
 class Postings:
@@ -248,11 +248,10 @@ class BM25Index:
 
     def top(self, query_tokens: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
         """Indices and scores of the ``n`` best documents with a positive score, best first."""
-        # ``matches`` gives exactly the positive entries of ``scores`` in the same id order, so
-        # the partition below sees the same array, and picks the same documents among equal scores.
+        # Equal scores at the cut go to the lowest ids (``positive_best``), as they rank.
         hits, scores = self.matches(query_tokens)
         if len(hits) > n:
-            keep = np.argpartition(-scores, n - 1)[:n]
+            keep = np.isin(hits, positive_best(hits, scores, n), assume_unique=True)
             hits, scores = hits[keep], scores[keep]
         order = np.lexsort((hits, -scores))
         return hits[order], scores[order]

@@ -56,19 +56,17 @@ class FeatureReranker:
         """Gather candidates from sentence BM25, dense search and the best passages, then featurise."""
         # Sparse BM25: only the sentences and passages holding a question term are scored, so
         # the cost grows with the matches, not the archive. The candidates, features and their
-        # float32 values are those of the dense arrays (``scores``) this replaced, ties included.
+        # float32 values are those of the dense arrays (``scores``); equal scores at a cut go to
+        # the lowest ids, so the candidates never depend on how the archive is laid out.
         bm25_ids, bm25_scores = index.bm25.matches(question_tokens)
         dense_ids, _ = index.vectors.search(query_vector, n_candidates)
         pool = set(dense_ids.tolist())
         if index.bm25.size:
-            pool.update(positive_best(
-                bm25_ids, bm25_scores, n_candidates, index.bm25.size,
-                lambda dense: np.argpartition(-dense, min(n_candidates, dense.size - 1))).tolist())
+            pool.update(positive_best(bm25_ids, bm25_scores, n_candidates).tolist())
         passage_ids, passage_scores = (index.chunk_bm25.matches(question_tokens) if index.chunk_bm25 is not None
                                        else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
         if len(passage_ids):
-            best_passages = positive_best(passage_ids, passage_scores, n_passages, index.chunk_bm25.size,
-                                          lambda dense: np.argsort(-dense))
+            best_passages = positive_best(passage_ids, passage_scores, n_passages)
             pool.update(index.sentences_of_chunks(best_passages).tolist())
         ids = np.array(sorted(pool), dtype=np.int64)
         texts = [index.texts[int(i)] for i in ids]

@@ -34,17 +34,21 @@ def test_matches_are_the_positive_dense_scores_bit_for_bit():
         assert np.array_equal(scores, dense[ids])  # the same float32 values, not merely close
 
 
+def _dense_best(dense: np.ndarray, n: int) -> np.ndarray:
+    """The reference cut over a dense array: best scores first, equal scores by lowest id."""
+    order = np.lexsort((np.arange(dense.size), -dense))[:n]
+    return order[dense[order] > 0]
+
+
 def _dense_top(index: BM25Index, query: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """``BM25Index.top`` as it was, over the dense score array."""
+    """``BM25Index.top`` over the dense score array."""
     scores = index.scores(query)
-    hits = np.flatnonzero(scores > 0)
-    if len(hits) > n:
-        hits = hits[np.argpartition(-scores[hits], n - 1)[:n]]
+    hits = _dense_best(scores, n)
     hits = hits[np.lexsort((hits, -scores[hits]))]
     return hits.astype(np.int64), scores[hits]
 
 
-def test_top_is_unchanged_ties_included():
+def test_top_matches_the_dense_cut_ties_included():
     corpus = _corpus(800, seed=5)
     index = BM25Index([Postings.build(corpus[:400]), Postings.build(corpus[400:])], deleted=[[1, 2], None])
     for query in (["w1", "w2"], ["w5"], ["w0", "w9", "w9"], ["zzz"]):
@@ -55,18 +59,18 @@ def test_top_is_unchanged_ties_included():
 
 
 @pytest.mark.parametrize("seed", range(30))
-def test_positive_best_keeps_what_the_dense_pick_keeps(seed):
+def test_positive_best_keeps_the_best_scores_and_the_lowest_ids_among_ties(seed):
     rng = np.random.default_rng(seed)
     size = int(rng.integers(1, 400))
     dense = np.zeros(size, dtype=np.float32)
     matched = rng.choice(size, int(rng.integers(0, size + 1)), replace=False)
     dense[matched] = rng.choice(np.float32([0.5, 1.25, 2.0, 3.5]), len(matched))  # ties everywhere
     ids = np.flatnonzero(dense)
+    shuffled = rng.permutation(len(ids))  # the order matches arrive in must not matter
     for n in (0, 1, 2, 5, 17, size, size + 3):
-        for pick in (lambda d: np.argpartition(-d, min(n, d.size - 1)), lambda d: np.argsort(-d)):
-            chosen = pick(dense)[:n]
-            expected = sorted(int(i) for i in chosen if dense[i] > 0)
-            assert sorted(positive_best(ids, dense[ids], n, size, pick).tolist()) == expected
+        expected = sorted(_dense_best(dense, n).tolist())
+        assert sorted(positive_best(ids, dense[ids], n).tolist()) == expected
+        assert sorted(positive_best(ids[shuffled], dense[ids][shuffled], n).tolist()) == expected
 
 
 def _dense_collect(index, tokenizer, question_tokens, query_vector, kind, question, n_candidates, n_passages):
@@ -76,12 +80,10 @@ def _dense_collect(index, tokenizer, question_tokens, query_vector, kind, questi
     dense_ids, _ = index.vectors.search(query_vector, n_candidates)
     pool = set(dense_ids.tolist())
     if bm25_all.size:
-        top = np.argpartition(-bm25_all, min(n_candidates, bm25_all.size - 1))[:n_candidates]
-        pool.update(int(i) for i in top if bm25_all[i] > 0)
+        pool.update(_dense_best(bm25_all, n_candidates).tolist())
     passage_all = index.chunk_bm25.scores(question_tokens)
     if passage_all.size and passage_all.max() > 0:
-        best_passages = np.argsort(-passage_all)[:n_passages]
-        best_passages = best_passages[passage_all[best_passages] > 0]
+        best_passages = _dense_best(passage_all, n_passages)
         pool.update(np.nonzero(np.isin(index.sentence_chunk, best_passages))[0].tolist())
     ids = np.array(sorted(pool), dtype=np.int64)
     best = float(bm25_all.max()) if bm25_all.size else 0.0
