@@ -24,6 +24,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from bench import corpus, measure, report, stores  # noqa: E402
 from retrieval.config import PROJECT_ROOT  # noqa: E402
+from retrieval.store import IndexStore  # noqa: E402
 
 BENCH = PROJECT_ROOT / "bench"
 
@@ -123,6 +124,10 @@ def run(args) -> dict:
         else:
             folder, vectors, seconds, timings = stores.synthetic_store(subset, size_texts, len(real_texts), real, cache)
             source = f"model for {len(real_texts):,}, synthetic for the rest"
+        stored = IndexStore(folder).current().manifest["counts"]["sentences"]
+        if stored != len(size_texts):
+            raise SystemExit(f"{folder} holds {stored:,} sentences, not the {len(size_texts):,} of this corpus: "
+                             "remove it (or bench/cache) and run again")
         entry = {"sentences_target": target, "sentences": len(size_texts), "articles": n, "vectors_source": source,
                  "build_seconds": round(seconds, 1) if seconds else None, "build_timings": timings, "store": str(folder)}
         entry["disk"] = measure.disk(folder)

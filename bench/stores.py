@@ -51,7 +51,13 @@ def _cached(folder: Path) -> bool:
 def cache_folder(cache: Path, articles, extra: str) -> Path:
     from retrieval.vectors import EF_CONSTRUCTION, HNSW_M
 
-    return cache / f"store-{len(articles)}a-{content_key(articles)}-f{FORMAT_VERSION}-m{HNSW_M}e{EF_CONSTRUCTION}-{extra}"
+    from retrieval.tokenize import Tokenizer
+
+    # Everything that decides a store's contents: the articles, the store format, the HNSW
+    # recipe and how text becomes sentences and tokens (a cached store split by an older
+    # splitter would not line up with today's sentence list, and its recall would be nonsense).
+    recipe = f"f{FORMAT_VERSION}-m{HNSW_M}e{EF_CONSTRUCTION}-{SentenceSplitter.version}-{Tokenizer.version}"
+    return cache / f"store-{len(articles)}a-{content_key(articles)}-{recipe}-{extra}"
 
 
 def real_store(articles, encoder, cache: Path, embeddings: Path) -> tuple[Path, float | None]:
