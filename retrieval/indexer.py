@@ -11,6 +11,7 @@ that was encoded before.
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 import time
@@ -59,7 +60,7 @@ class IngestReport:
         if self.skipped:
             reasons: dict[str, int] = {}
             for problem in self.skipped:
-                kind = problem.reason.split(" (")[0].split(":")[0]
+                kind = problem_kind(problem.reason)
                 reasons[kind] = reasons.get(kind, 0) + 1
             line += " (" + ", ".join(f"{n} {kind}" for kind, n in sorted(reasons.items())) + ")"
         return line
@@ -74,6 +75,12 @@ class IngestReport:
             "seconds": round(self.seconds, 3), "merged": self.merged,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
+
+
+def problem_kind(reason: str) -> str:
+    """The kind of a skip reason, without the particulars that follow it: "duplicate article id
+    'a:1' (first at feed.jsonl:3)" and "duplicate article id 'b'" are both "duplicate article id"."""
+    return re.split(r""" \(|:|\s['"]""", reason, maxsplit=1)[0].strip() or reason
 
 
 def _record(article: Article, scope: str) -> dict[str, Any]:

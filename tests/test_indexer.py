@@ -113,3 +113,13 @@ def test_manifest_describes_the_store(fake_settings, tiny_corpus):
     assert manifest["counts"]["articles"] == 3
     assert manifest["dates"] == {"min": "2024-02-20", "max": "2024-03-05"}
     assert all({"bytes", "blake2b"} <= set(meta) for meta in manifest["files"].values())
+
+
+def test_the_summary_counts_skips_by_kind_not_by_their_particulars(fake_settings, tmp_path):
+    feed = write_jsonl(tmp_path / "feed.jsonl", [
+        {"id": "wire:1", "text": "First story."}, {"id": "wire:1", "text": "Second story."},
+        {"id": "b", "text": "Third story."}, {"id": "b", "text": "Fourth story."}, '{"id": broken',
+        {"id": "e", "text": ""},
+    ])
+    report = Indexer(fake_settings, progress=False).index_paths([feed])
+    assert "(2 duplicate article id, 1 empty article, 1 malformed JSON)" in report.summary()
