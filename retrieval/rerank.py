@@ -84,7 +84,7 @@ class FeatureReranker:
         features["coverage"] = _coverage_from_presence(idf, index.bm25.term_presence(list(idf), ids))
         features["type"] = np.array([1.0 if has_answer_span(text, kind, question) else 0.0 for text in texts])
         if self.matcher is not None and len(ids):
-            titled = [_titled(index, int(i), text) for i, text in zip(ids, texts)]
+            titled = _TitledTexts(index, ids, texts)  # built only for sentences not seen before
             features["match"] = self.matcher.scores(
                 question, titled, self._word_weight(index, tokenizer), keys=[int(i) for i in ids])
         else:
@@ -167,6 +167,20 @@ def passage_best(dense: np.ndarray, chunks: np.ndarray) -> np.ndarray:
     best = np.maximum.reduceat(dense[order], starts)
     out[order] = np.repeat(best, np.diff(np.r_[starts, len(order)]))
     return out
+
+
+class _TitledTexts:
+    """The candidates' texts as the dense model sees them, each made when first asked for: the
+    term matcher reads only those of sentences whose word pieces it has not kept yet."""
+
+    def __init__(self, index, ids: np.ndarray, texts: list[str]):
+        self._index, self._ids, self._texts = index, ids, texts
+
+    def __len__(self) -> int:
+        return len(self._texts)
+
+    def __getitem__(self, i: int) -> str:
+        return _titled(self._index, int(self._ids[i]), self._texts[i])
 
 
 def _titled(index, sentence_id: int, text: str) -> str:

@@ -1,7 +1,13 @@
 """Syndicated copy is shown once, with how many articles carried it and the earliest date."""
 
+import re
+import unicodedata
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from retrieval.answer import open_answerer
-from retrieval.duplicates import NearDuplicates
+from retrieval.duplicates import NearDuplicates, sentence_key
 from retrieval.indexer import Indexer
 from retrieval.types import Article
 
@@ -42,3 +48,19 @@ def test_different_sentences_that_share_a_few_words_are_not_copies():
     seen.add("Twenty-two of the train's 38 wagons left the track.")
     assert seen.find("Twenty-two of the train's 38 wagons left the track, and one tank wagon leaked chlorine.") is None
     assert seen.find("twenty-two of the train’s 38 wagons left the track") == 0  # case and quotes ignored
+
+
+def _key_by_regex(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).lower()
+    return re.sub(r"\s+", " ", re.sub(r"[^\w\s]", "", folded)).strip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=80) | st.text(max_size=40))
+def test_the_ascii_fast_path_folds_exactly_as_the_general_rule(text):
+    assert sentence_key(text) == _key_by_regex(text)
+
+
+def test_sentence_keys_ignore_case_quotes_and_spacing():
+    assert sentence_key(' "Fire crews  HELD the line," he said.\t') == "fire crews held the line he said"
+    assert sentence_key("Café – “Zürich”") == "café zürich"
