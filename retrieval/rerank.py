@@ -78,7 +78,9 @@ class FeatureReranker:
         chunks = np.asarray(index.sentence_chunk)[ids] if len(ids) else np.zeros(0, dtype=np.int64)
         features["passage"] = (_sparse_take(passage_ids, passage_scores, chunks) / best_passage if best_passage > 0
                                else np.zeros(len(ids)))
-        idf = {t: index.bm25.idf(t) for t in set(question_tokens)}
+        # Sorted, so the sums below run in the same order in every process (set order follows
+        # PYTHONHASHSEED, and float addition is not associative).
+        idf = {t: index.bm25.idf(t) for t in sorted(set(question_tokens))}
         # Which question terms each candidate holds, from the postings (built from the same
         # tokenizer over the same sentence text), rather than tokenising every candidate.
         features["coverage"] = _coverage_from_presence(idf, index.bm25.term_presence(list(idf), ids))

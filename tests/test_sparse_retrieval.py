@@ -89,7 +89,7 @@ def _dense_collect(index, tokenizer, question_tokens, query_vector, kind, questi
     best = float(bm25_all.max()) if bm25_all.size else 0.0
     best_passage = float(passage_all.max()) if passage_all.size else 0.0
     chunks = np.asarray(index.sentence_chunk)[ids]
-    idf = {t: index.bm25.idf(t) for t in set(question_tokens)}
+    idf = {t: index.bm25.idf(t) for t in sorted(set(question_tokens))}  # summed in term order, as collect does
     texts = [index.texts[int(i)] for i in ids]
     return ids, {
         "bm25": bm25_all[ids] / best if best > 0 else np.zeros(len(ids)),
