@@ -15,6 +15,7 @@ import numpy as np
 from retrieval.tokenize import Tokenizer
 
 MINILM = "minilm"
+MINILM_INT8 = "minilm-int8"  # retrieval/onnx_encoder.py
 HASHING = "hashing"
 # Inputs up to this many texts (questions) are encoded on a single thread.
 SMALL_BATCH = 8
@@ -140,7 +141,7 @@ def load_encoder(name: str, batch_size: int = 64, device: str = "cpu") -> Encode
     """The encoder named in config: "minilm", "minilm-int8", "hashing" or a local model folder."""
     if name == HASHING:
         return HashingEncoder()
-    if name == "minilm-int8":
+    if name == MINILM_INT8:
         from retrieval.onnx_encoder import OnnxMiniLMEncoder
 
         return OnnxMiniLMEncoder(batch_size=batch_size)

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-MINILM_INT8 = "minilm-int8"
+from retrieval.embed import MINILM_INT8, SMALL_BATCH
+
 MAX_TOKENS = 256  # all-MiniLM-L6-v2's max_seq_length
-SMALL_BATCH = 8
 
 
 def _verified_model() -> Path:

@@ -22,10 +22,10 @@ import numpy as np
 
 from retrieval.answer_types import AnswerType, has_answer_span
 from retrieval.bm25 import positive_best
+from retrieval.segment_builder import embedding_text
 from retrieval.term_match import TermMatcher
 
 FEATURES = ("bm25", "dense", "passage", "coverage", "type", "match", "context")
-CACHE_SIZE = 200_000
 
 
 @dataclass
@@ -47,9 +47,6 @@ class FeatureReranker:
         self.weights = weights
         self.type_weights = type_weights or {}
         self.matcher = matcher
-        # Per-sentence work that does not depend on the question, kept across questions
-        # (popular sentences come back often); cleared when it grows past CACHE_SIZE.
-        self._tokens: dict[int, frozenset[str]] = {}
 
     def collect(self, index, tokenizer, question_tokens, query_vector, kind: AnswerType, question: str,
                 n_candidates: int, n_passages: int) -> Candidates:
@@ -95,14 +92,6 @@ class FeatureReranker:
         features["context"] = passage_best(features["dense"], chunks)
         return Candidates(ids, features)
 
-    def _sentence_tokens(self, sentence_id: int, text: str, tokenizer) -> frozenset[str]:
-        tokens = self._tokens.get(sentence_id)
-        if tokens is None:
-            if len(self._tokens) >= CACHE_SIZE:
-                self._tokens.clear()
-            tokens = self._tokens[sentence_id] = frozenset(tokenizer(text))
-        return tokens
-
     @staticmethod
     def _word_weight(index, tokenizer):
         """IDF of a question word from the sentence BM25 index; 0 for stopwords; words the
@@ -126,18 +115,10 @@ class FeatureReranker:
         return total
 
 
-def coverage(idf: dict[str, float], sentence_tokens: list[frozenset[str]]) -> np.ndarray:
-    """Share of the question's IDF mass whose terms the sentence contains (a sentence that
-    names every rare question word is likelier the answer than one repeating a common one)."""
-    total = sum(idf.values())
-    if total <= 0:
-        return np.zeros(len(sentence_tokens))
-    return np.array([sum(w for t, w in idf.items() if t in tokens) / total for tokens in sentence_tokens])
-
-
 def _coverage_from_presence(idf: dict[str, float], presence: np.ndarray) -> np.ndarray:
-    """``coverage`` from a (candidates, terms) presence matrix whose columns follow ``idf``'s
-    order: the same sums in the same order, so the same floats."""
+    """Share of the question's IDF mass whose terms each candidate contains (a sentence that
+    names every rare question word is likelier the answer than one repeating a common one),
+    from a (candidates, terms) presence matrix whose columns follow ``idf``'s order."""
     total = sum(idf.values())
     if total <= 0:
         return np.zeros(len(presence))
@@ -187,5 +168,4 @@ class _TitledTexts:
 
 def _titled(index, sentence_id: int, text: str) -> str:
     """The sentence as the dense model sees it: led by its article title."""
-    title = index.article_of(sentence_id).get("title") or ""
-    return f"{title}: {text}" if title else text
+    return embedding_text(index.article_of(sentence_id), text)

@@ -18,10 +18,11 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from retrieval.embed import MINILM, MINILM_INT8
 from retrieval.wordpiece import WordPieces
 
 CACHE_SIZE = 200_000
-MINILM_NAMES = ("minilm", "minilm-int8")
+MINILM_NAMES = (MINILM, MINILM_INT8)
 
 class TermMatcher:
     """Scores sentences by IDF-weighted best word-piece cosine to the question's words."""

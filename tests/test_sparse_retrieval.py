@@ -12,7 +12,6 @@ from retrieval.answer import open_answerer
 from retrieval.answer_types import answer_spans, question_type
 from retrieval.bm25 import BM25Index, Postings, positive_best
 from retrieval.indexer import Indexer
-from retrieval.rerank import coverage
 from tests.conftest import write_article
 
 
@@ -71,6 +70,14 @@ def test_positive_best_keeps_the_best_scores_and_the_lowest_ids_among_ties(seed)
         expected = sorted(_dense_best(dense, n).tolist())
         assert sorted(positive_best(ids, dense[ids], n).tolist()) == expected
         assert sorted(positive_best(ids[shuffled], dense[ids][shuffled], n).tolist()) == expected
+
+
+def coverage(idf: dict[str, float], sentence_tokens: list[frozenset[str]]) -> np.ndarray:
+    """The coverage feature as collect computed it by tokenising every candidate."""
+    total = sum(idf.values())
+    if total <= 0:
+        return np.zeros(len(sentence_tokens))
+    return np.array([sum(w for t, w in idf.items() if t in tokens) / total for tokens in sentence_tokens])
 
 
 def _dense_collect(index, tokenizer, question_tokens, query_vector, kind, question, n_candidates, n_passages):
