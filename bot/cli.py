@@ -13,12 +13,15 @@ from bot.lazy_group import LazyGroup
 MODES = ["bm25", "dense", "hybrid"]
 
 
-def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None):
-    """Config defaults, then environment, then these flags."""
+def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None,
+                  rerank: bool = True):
+    """Config defaults, then environment, then these flags (``rerank=False`` is --no-rerank)."""
     from retrieval.config import ConfigError, Settings
 
+    overrides = {"index": {"dir": index}, "retrieval": {"mode": mode}, "model": {"name": model},
+                 "rerank": {"cross_encoder": None if rerank else ""}}
     try:
-        return Settings.load(overrides={"index": {"dir": index}, "retrieval": {"mode": mode}, "model": {"name": model}})
+        return Settings.load(overrides=overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -66,13 +69,14 @@ def open_for_questions(settings, quiet: bool = False):
     import sqlite3
 
     from retrieval.answer import open_answerer
+    from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
 
     echo = None if quiet else (lambda message: click.echo(message, err=True))
     try:
         return open_answerer(settings, build_seeds_if_missing=True, echo=echo)
-    except (StoreError, EncoderError) as exc:
+    except (StoreError, EncoderError, RerankModelError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         raise damaged_store(settings, exc) from None
@@ -159,13 +163,15 @@ _FREEZE_AT_EXIT = False
 @click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many sentences (default 5).")
 @click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
-def ask(question, index, k, mode, as_json):
+@click.option("--no-rerank", "no_rerank", is_flag=True,
+              help="Rank by the first-stage features alone, without the cross-encoder (for comparison).")
+def ask(question, index, k, mode, as_json, no_rerank):
     """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences."""
     from retrieval.types import QuestionError
 
     if question is None and sys.stdin.isatty():
         raise click.UsageError('give a QUESTION, e.g. newsdesk ask "how many US troops to Poland?", or pipe questions on stdin')
-    settings = load_settings(index, mode)
+    settings = load_settings(index, mode, rerank=not no_rerank)
     answerer = open_for_questions(settings, quiet=as_json)
     _skip_final_collection()
     questions = [question] if question is not None else (line.rstrip("\n") for line in sys.stdin)

@@ -40,15 +40,20 @@ class EvalError(click.ClickException):
               default=Path("eval-out"), show_default=True, help="Folder for the report files.")
 @click.option("--min-hit1", type=click.FloatRange(0.0, 1.0), default=None,
               help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).")
+@click.option("--no-rerank", "no_rerank", is_flag=True,
+              help="Score the first-stage feature ranking alone, without the cross-encoder.")
 @click.pass_context
 def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], index_dir: Path | None,
-                 k: int, mode: str | None, compare: bool, out_dir: Path, min_hit1: float | None) -> None:
+                 k: int, mode: str | None, compare: bool, out_dir: Path, min_hit1: float | None,
+                 no_rerank: bool) -> None:
     """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out."""
+    from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
 
     try:
-        settings = Settings.load(overrides={"retrieval": {"mode": mode}})
+        settings = Settings.load(overrides={"retrieval": {"mode": mode},
+                                            "rerank": {"cross_encoder": "" if no_rerank else None}})
     except ConfigError as exc:
         raise EvalError(str(exc)) from None
     primary = mode or str(settings.get("retrieval", "mode", "hybrid"))
@@ -75,10 +80,10 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     try:
         with prepared_answerer(settings, gold_set, articles, index_dir, echo=_warn) as (answerer, corpus):
             outcomes = evaluate(answerer, gold_set.questions, modes, k)
-    except (CorpusError, StoreError, EncoderError) as exc:
+    except (CorpusError, StoreError, EncoderError, RerankModelError) as exc:
         raise EvalError(str(exc)) from None
     summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
-    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, min_hit1)
+    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, min_hit1, no_rerank)
     paths = write_outputs(out_dir, gold_set, summaries, outcomes, k=k, primary=primary,
                           compare=compare, command=command, corpus=corpus)
 
@@ -101,7 +106,7 @@ def _warn(message: str) -> None:
 
 
 def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None, k: int, mode: str | None,
-                  compare: bool, out_dir: Path, min_hit1: float | None) -> str:
+                  compare: bool, out_dir: Path, min_hit1: float | None, no_rerank: bool = False) -> str:
     """The command that reproduces this run, for the report."""
     args = ["newsdesk", "eval", str(gold)]
     for path in articles:
@@ -116,4 +121,6 @@ def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None
     args += ["--out", str(out_dir)]
     if min_hit1 is not None:
         args += ["--min-hit1", str(min_hit1)]
+    if no_rerank:
+        args.append("--no-rerank")
     return shlex.join(args)

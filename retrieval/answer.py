@@ -17,6 +17,7 @@ from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_encoder
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
+from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
 from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import IndexStore, StoreMissing
@@ -29,7 +30,7 @@ from retrieval.types import Answer, Evidence, QuestionError
 class Answerer:
     """Holds the loaded index and model; `ask` is safe to call from several threads."""
 
-    def __init__(self, index: SearchIndex, encoder, settings: Settings):
+    def __init__(self, index: SearchIndex, encoder, settings: Settings, scorer: PairScorer | None = None):
         self.index = index
         self.encoder = encoder
         self.settings = settings
@@ -48,6 +49,9 @@ class Answerer:
             weights, {kind: float(w) for kind, w in rerank.get("type_weights", {}).items()}, matcher,
         )
         self.passages = int(rerank.get("passages", 5))
+        reading = ReadingSettings.from_section(rerank)
+        # The cross-encoder reads the head of the hybrid ranking; None: features alone.
+        self.reader = ReadingReranker(reading, scorer) if reading.enabled and scorer is not None else None
         answer = settings.section("answer")
         self.max_chars = int(answer.get("max_question_chars", 1000))
         self.min_dense_score = float(answer.get("min_dense_score", 0.3))
@@ -71,7 +75,9 @@ class Answerer:
             raise QuestionError("The question has no words to search for; ask in words, e.g. \"who expelled Bart Gorman?\"")
         return cleaned
 
-    def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None) -> Answer:
+    def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None,
+            rerank: bool = True) -> Answer:
+        """Answer a question; ``rerank=False`` skips the cross-encoder (for comparisons)."""
         started = time.perf_counter()
         cleaned = self.check_question(question)
         mode = Mode.parse(mode.value if isinstance(mode, Mode) else mode) if mode else self.default_mode
@@ -81,7 +87,11 @@ class Answerer:
         query_vector = self.encoder.encode([cleaned])[0]
         kind = question_type(cleaned)
         ranked = self._rank(cleaned, query_vector, mode, kind)
-        evidence = self._evidence(ranked, k, kind, cleaned)
+        read = None
+        if self.reader is not None and rerank and mode is Mode.HYBRID:
+            read = self.reader.rerank(cleaned, ranked, self.index.texts.__getitem__)
+            ranked = read.ranked
+        evidence = self._evidence(ranked, k, kind, cleaned, read.scores if read else {})
         answered = self._is_answered(evidence, query_vector, mode)
         timeline = build_timeline(evidence, kind, self.timeline_margin, cleaned) if answered else []
         if not evidence:
@@ -95,6 +105,7 @@ class Answerer:
         return Answer(
             question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,
             timeline=timeline, elapsed_ms=(time.perf_counter() - started) * 1000,
+            reranker=self.reader.settings.model if read is not None else "",
         )
 
     def _is_answered(self, evidence: list[Evidence], query_vector: np.ndarray, mode: Mode) -> bool:
@@ -104,6 +115,10 @@ class Answerer:
         top = evidence[0]
         if self._dense_score(top, query_vector) < self.min_dense_score:
             return False
+        if top.rerank_score is not None and self.reader is not None:
+            # The cross-encoder tells an on-topic near miss from an answer far better than
+            # cosine or feature points can (docs/quality.md, "No answer").
+            return top.rerank_score >= self.reader.settings.min_score
         return mode is not Mode.HYBRID or self.fusion is not FusionMethod.FEATURES or top.score >= self.min_score
 
     def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType):
@@ -136,7 +151,8 @@ class Answerer:
     def _dense_score(self, evidence: Evidence, query_vector: np.ndarray) -> float:
         return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
 
-    def _evidence(self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str) -> list[Evidence]:
+    def _evidence(self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str,
+                  read_scores: dict[int, float]) -> list[Evidence]:
         """Top-k evidence, each report once: copies of a shown sentence (syndicated wire copy,
         word for word or lightly edited) are counted in ``also_in`` and the earliest copy is shown."""
         shown: list[Evidence] = []
@@ -153,11 +169,14 @@ class Answerer:
                 if article.get("date") and (first.date is None or article["date"] < first.date):
                     earliest = self._make_evidence(sentence_id, first.score, text, article)
                     earliest.also_in = first.also_in
+                    earliest.rerank_score = first.rerank_score
                     earliest.highlights = answer_spans(text, kind, question)
                     shown[copy_of] = earliest
                 continue
             evidence = self._make_evidence(sentence_id, score, text, article)
             evidence.highlights = answer_spans(text, kind, question)
+            if sentence_id in read_scores:
+                evidence.rerank_score = round(read_scores[sentence_id], 4)
             seen.add(text, sentence_id)
             shown.append(evidence)
         return shown
@@ -209,4 +228,14 @@ def open_answerer(
             echo(report.summary())
     index = load_search_index(store, model=model)
     encoder = encoder or load_encoder(model, int(settings.get("model", "batch_size", 64)), settings.get("model", "device", "cpu"))
-    return Answerer(index, encoder, settings)
+    return Answerer(index, encoder, settings, scorer=load_scorer(settings))
+
+
+def load_scorer(settings: Settings) -> PairScorer | None:
+    """The configured cross-encoder, loaded once per process; None when [rerank] turns it off."""
+    from retrieval.cross_encoder import load_cross_encoder
+
+    reading = ReadingSettings.from_section(settings.section("rerank"))
+    if not reading.enabled:
+        return None
+    return load_cross_encoder(reading.model, reading.precision, reading.max_length, reading.threads)

@@ -20,6 +20,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "NEWSDESK_BATCH_SIZE": ("model", "batch_size"),
     "NEWSDESK_MODE": ("retrieval", "mode"),
     "NEWSDESK_FUSION": ("retrieval", "fusion"),
+    "NEWSDESK_CROSS_ENCODER": ("rerank", "cross_encoder"),
 }
 
 

@@ -35,6 +35,8 @@ class Evidence:
     also_in: int = 0
     # Character spans [start, end) in ``text`` holding the kind of answer asked for.
     highlights: list[tuple[int, int]] = field(default_factory=list)
+    # The cross-encoder's score of (question, sentence), None where it did not read the sentence.
+    rerank_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -67,6 +69,8 @@ class Answer:
     note: str = ""
     timeline: list[TimelineEntry] = field(default_factory=list)
     elapsed_ms: float = 0.0
+    # The cross-encoder that re-read the best candidates ("" when none did).
+    reranker: str = ""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +80,7 @@ class Answer:
             "note": self.note,
             "evidence": [e.to_dict() for e in self.evidence],
             "timeline": [t.to_dict() for t in self.timeline],
+            "reranker": self.reranker,
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 

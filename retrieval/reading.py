@@ -1,0 +1,118 @@
+"""The reading stage: a cross-encoder re-scores the feature ranking's best few sentences.
+
+The feature ranking (retrieval/rerank.py) finds the right passage almost always but often
+picks the wrong sentence inside it: telling "Kuechly registered 118 tackles" from "Kuechly
+was named" needs a model that reads question and sentence together. The cross-encoder does,
+at ~5-10 ms a sentence on a CPU, so it reads only the top ``candidates`` and its score is
+fused with the feature score (each z-scored over those candidates, then
+``z(cross) + feature_weight * z(features)``); the fused order replaces theirs, everything
+below keeps its place. When the feature ranking is already decisive (its best sentence leads
+the next by ``skip_margin`` points) only the best sentence is read, for the no-answer check.
+Weights and counts were fitted with cross-validation on XQuAD (docs/quality.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol, Sequence
+
+import numpy as np
+
+OFF_VALUES = ("", "off", "none")
+
+
+class PairScorer(Protocol):
+    """Scores (question, sentence) pairs: the cross-encoder, or a fake in tests."""
+
+    def score(self, question: str, sentences: Sequence[str]) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class ReadingSettings:
+    """The [rerank] cross-encoder settings, typed."""
+
+    model: str = "reranker-minilm-l6-qa"
+    precision: str = "int8"
+    candidates: int = 10
+    feature_weight: float = 0.5
+    skip_margin: float = 0.0
+    max_length: int = 128
+    threads: int = 1
+    min_score: float = -3.0
+
+    @property
+    def enabled(self) -> bool:
+        return self.model.strip().lower() not in OFF_VALUES
+
+    @classmethod
+    def from_section(cls, rerank: dict) -> "ReadingSettings":
+        defaults = cls()
+
+        def value(key: str, attr: str, kind):
+            raw = rerank.get(key, getattr(defaults, attr))
+            try:
+                return kind(raw)
+            except (TypeError, ValueError):
+                from retrieval.config import ConfigError
+
+                raise ConfigError(f"[rerank] {key} = {raw!r} is not a {kind.__name__}") from None
+
+        settings = cls(
+            model=str(rerank.get("cross_encoder", defaults.model)),
+            precision=value("ce_precision", "precision", str),
+            candidates=value("ce_candidates", "candidates", int),
+            feature_weight=value("ce_feature_weight", "feature_weight", float),
+            skip_margin=value("ce_skip_margin", "skip_margin", float),
+            max_length=value("ce_max_length", "max_length", int),
+            threads=value("ce_threads", "threads", int),
+            min_score=value("ce_min_score", "min_score", float),
+        )
+        if settings.enabled and settings.candidates < 1:
+            from retrieval.config import ConfigError
+
+            raise ConfigError(f"[rerank] ce_candidates = {settings.candidates} must be at least 1")
+        return settings
+
+
+@dataclass
+class Read:
+    """The ranking after reading: sentence ids with their first-stage scores, best first, and
+    the cross-encoder's score of each sentence it read."""
+
+    ranked: list[tuple[int, float]]
+    scores: dict[int, float] = field(default_factory=dict)
+    skipped: bool = False
+
+
+class ReadingReranker:
+    """Re-orders the head of a ranking by the fused cross-encoder and feature scores."""
+
+    def __init__(self, settings: ReadingSettings, scorer: PairScorer):
+        self.settings = settings
+        self.scorer = scorer
+
+    def rerank(self, question: str, ranked: list[tuple[int, float]], text_of: Callable[[int], str]) -> Read:
+        if not ranked:
+            return Read(ranked)
+        n = min(self.settings.candidates, len(ranked))
+        head = ranked[:n]
+        margin = self.settings.skip_margin
+        if n == 1 or (margin > 0 and head[0][1] - head[1][1] >= margin):
+            best = head[0][0]
+            score = float(self.scorer.score(question, [text_of(best)])[0])
+            return Read(list(ranked), {best: score}, skipped=n > 1)
+        cross = self.scorer.score(question, [text_of(i) for i, _ in head])
+        features = np.array([s for _, s in head], dtype=np.float64)
+        fused = zscore(cross) + self.settings.feature_weight * zscore(features)
+        # Ties keep the feature order (a stable sort on the negated fused score).
+        order = np.argsort(-fused, kind="stable")
+        return Read([head[i] for i in order] + ranked[n:], {head[i][0]: float(cross[i]) for i in range(n)})
+
+
+def zscore(values: np.ndarray) -> np.ndarray:
+    """Values centred on their mean in units of their standard deviation (zeros when all equal)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(values) == 0:
+        return values
+    spread = values.std()
+    return (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)

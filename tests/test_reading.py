@@ -1,0 +1,124 @@
+"""The reading stage: cross-encoder fusion, skipping, the model's checks, and its use in answers."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+
+from retrieval.config import Settings
+from retrieval.cross_encoder import MODELS_DIR, RerankModelError, length_batches, resolve_model, verify_model
+from retrieval.reading import ReadingReranker, ReadingSettings, zscore
+
+SHIPPED = "reranker-minilm-l6-qa"
+
+
+class KeywordScorer:
+    """Scores a sentence by whether it holds a keyword: a stand-in for the cross-encoder."""
+
+    def __init__(self, keyword: str):
+        self.keyword = keyword
+        self.calls: list[list[str]] = []
+
+    def score(self, question, sentences):
+        self.calls.append(list(sentences))
+        return np.array([5.0 if self.keyword in s else -5.0 for s in sentences])
+
+
+TEXTS = {1: "The fire started near a campground.", 2: "Officials said 2,300 residents left.",
+         3: "The Red Cross opened a shelter.", 4: "It rained on Tuesday."}
+RANKED = [(1, 9.0), (3, 8.5), (2, 8.0), (4, 1.0)]
+
+
+def test_the_sentence_the_reader_prefers_moves_to_the_top_and_the_tail_keeps_its_place():
+    reader = ReadingReranker(ReadingSettings(candidates=3, feature_weight=0.5), KeywordScorer("2,300"))
+    read = reader.rerank("how many residents left?", RANKED, TEXTS.__getitem__)
+    assert [i for i, _ in read.ranked] == [2, 1, 3, 4]
+    assert set(read.scores) == {1, 2, 3}  # only the head was read
+    assert read.ranked[0] == (2, 8.0)  # first-stage scores travel unchanged
+
+
+def test_a_heavy_feature_weight_keeps_the_feature_order():
+    reader = ReadingReranker(ReadingSettings(candidates=3, feature_weight=100.0), KeywordScorer("2,300"))
+    assert [i for i, _ in reader.rerank("q", RANKED, TEXTS.__getitem__).ranked] == [1, 3, 2, 4]
+
+
+def test_a_decisive_first_stage_is_not_read_beyond_its_best_sentence():
+    scorer = KeywordScorer("2,300")
+    reader = ReadingReranker(ReadingSettings(candidates=3, skip_margin=0.4), scorer)
+    read = reader.rerank("q", RANKED, TEXTS.__getitem__)
+    assert read.skipped and read.ranked == RANKED
+    assert scorer.calls == [[TEXTS[1]]] and set(read.scores) == {1}
+
+
+def test_zscore_of_equal_values_is_zero_not_nan():
+    assert zscore(np.array([2.0, 2.0])).tolist() == [0.0, 0.0]
+    assert zscore(np.array([1.0, 3.0])).tolist() == [-1.0, 1.0]
+
+
+def test_length_batches_cover_every_pair_once_and_keep_padding_small():
+    lengths = [10, 60, 12, 58, 11, 30]
+    batches = length_batches(lengths)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        padded = max(lengths[i] for i in batch) * len(batch)
+        assert padded <= 1.25 * sum(lengths[i] for i in batch)
+
+
+@pytest.mark.parametrize("raw, enabled", [("", False), ("off", False), ("None", False), (SHIPPED, True)])
+def test_the_reader_is_turned_off_by_an_empty_name_or_off(raw, enabled):
+    assert ReadingSettings.from_section({"cross_encoder": raw}).enabled is enabled
+
+
+def test_a_bad_reader_setting_names_the_setting():
+    from retrieval.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ce_candidates"):
+        ReadingSettings.from_section({"ce_candidates": "ten"})
+
+
+def test_the_default_settings_turn_the_shipped_reader_on():
+    reading = ReadingSettings.from_section(Settings.load(env={}).section("rerank"))
+    assert reading.enabled and reading.model == SHIPPED
+
+
+def test_the_shipped_model_is_in_the_project_and_passes_its_checksums():
+    folder = resolve_model(SHIPPED)
+    assert folder == MODELS_DIR / SHIPPED
+    verify_model(folder)
+    assert "Apache-2.0" in (folder / "README.md").read_text() and "CC BY" in (folder / "README.md").read_text()
+
+
+def test_an_unknown_model_name_lists_the_shipped_ones():
+    with pytest.raises(RerankModelError, match=SHIPPED):
+        resolve_model("no-such-reranker")
+
+
+def _copy_model(tmp_path):
+    target = tmp_path / "model"
+    shutil.copytree(MODELS_DIR / SHIPPED, target)
+    return target
+
+
+def test_a_damaged_model_file_is_refused_with_the_fix(tmp_path):
+    folder = _copy_model(tmp_path)
+    with open(folder / "model.safetensors", "r+b") as handle:
+        handle.seek(4096)
+        handle.write(b"\x00\x01\x02\x03")
+    with pytest.raises(RerankModelError, match="damaged.*restore it"):
+        verify_model(folder)
+
+
+def test_a_missing_model_file_is_refused_with_the_fix(tmp_path):
+    folder = _copy_model(tmp_path)
+    (folder / "tokenizer.json").unlink()
+    with pytest.raises(RerankModelError, match="missing.*cross_encoder"):
+        verify_model(folder)
+
+
+def test_a_model_without_checksums_is_refused(tmp_path):
+    folder = _copy_model(tmp_path)
+    (folder / "SHA256SUMS").unlink()
+    with pytest.raises(RerankModelError, match="cannot be trusted"):
+        verify_model(folder)
