@@ -117,8 +117,8 @@ def index_seeds(work: Path, model: str) -> Path:
 
 
 def markdown(results: dict) -> str:
-    lines = [f"`newsdesk serve`, {results['sentences']:,} sentences, {results['workers']} workers, "
-             f"{results['requests']} requests per level, model {results['model']}", "",
+    lines = [(f"`newsdesk serve`, {results['sentences']:,} sentences, {results['workers']} workers, "
+              f"{results['requests']} requests per level, model {results['model']}"), "",
              "| concurrent clients | requests/s | p50 ms | p95 ms | errors |", "|---:|---:|---:|---:|---:|"]
     for row in results["levels"]:
         lines.append(f"| {row['clients']} | {row['requests_per_s']} | {row['p50_ms']} | {row['p95_ms']} | {row['errors']} |")
