@@ -28,7 +28,7 @@ button{font-size:1rem;padding:.5rem 1rem;border-radius:6px;border:0;background:#
 details{margin-top:.5rem}details label{margin-right:.8rem;font-size:.9rem}
 .note{font-weight:600}.error{background:#fce8e6;color:#a50e0e;padding:.6rem .8rem;border-radius:6px}
 .card{list-style:none;border:1px solid #dadce0;border-radius:8px;padding:.7rem .9rem;margin:.6rem 0}
-ol.cards{padding:0}mark{background:#fde293;padding:0 .1em;border-radius:2px}
+ol.cards{padding:0}.card p{margin:.2rem 0}mark{background:#fde293;padding:0 .1em;border-radius:2px}
 .timeline{border-left:4px solid #1a5fb4;padding:.2rem .9rem;margin:1rem 0;background:#f1f5fb}
 .timeline h2{font-size:1rem;margin:.3rem 0}.timeline ol{margin:.2rem 0;padding-left:1.2rem}
 .figure{font-weight:700}
@@ -70,7 +70,8 @@ def _stats_line(stats: Mapping[str, Any] | None) -> str:
 def _form(form: Mapping[str, str]) -> str:
     value = {name: escape(form.get(name, "")) for name in FORM_FIELDS}
     modes = "".join(
-        f'<option value="{m}"{" selected" if form.get("mode") == m else ""}>{m}</option>' for m in ["", *MODES]
+        f'<option value="{m}"{" selected" if form.get("mode") == m else ""}>{m or "default"}</option>'
+        for m in ["", *MODES]
     )
     filtered = any(form.get(name) for name in ("k", "mode", *FILTERS))
     return (
