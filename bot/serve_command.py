@@ -65,9 +65,13 @@ def serve_command(host, port, index, workers, queue, log_questions):
 
 
 def _log_to_stderr() -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
+    """Access and server lines on stderr, once per process however often the command runs."""
     logger = logging.getLogger("newsdesk")
+    if any(getattr(h, "newsdesk_serve", False) for h in logger.handlers):
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.newsdesk_serve = True  # type: ignore[attr-defined]
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(message)s"))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
 

@@ -325,3 +325,22 @@ def test_a_damaged_new_generation_keeps_the_old_one_answering(indexed, tiny_corp
     live.wait_for_reload(5)
     assert live.generation == "gen-1" and "gen-999" in live.reload_error
     assert live.get().ask(QUESTION).evidence
+
+
+def test_the_command_binds_loopback_by_default_and_warns_beyond_it_without_a_token(monkeypatch):
+    import uvicorn
+
+    import bot.serve_command
+
+    runs = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **options: runs.append(options))
+    monkeypatch.setattr(bot.serve_command, "_log_to_stderr", lambda: None)
+    monkeypatch.delenv("NEWSDESK_API_TOKEN", raising=False)
+    quiet = CliRunner().invoke(main, ["serve"])
+    loud = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "9000"])
+    assert quiet.exit_code == 0 and loud.exit_code == 0
+    assert "warning" not in quiet.output and "without NEWSDESK_API_TOKEN" in loud.output
+    assert [(r["host"], r["port"], r["access_log"]) for r in runs] == [("127.0.0.1", 8000, False), ("0.0.0.0", 9000, False)]
+    monkeypatch.setenv("NEWSDESK_API_TOKEN", "t0ken")
+    with_token = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0"])
+    assert "warning" not in with_token.output and "t0ken" not in with_token.output
