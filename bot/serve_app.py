@@ -137,6 +137,7 @@ def create_app(service: Service) -> Starlette:
 
 async def ask(request: Request, service: Service) -> Response:
     try:
+        _authorise(request, service)  # before reading a body from someone not allowed to send one
         values = await _json_body(request, service.config.max_body_bytes) if request.method == "POST" else request.query_params
         answer = await answer_for(request, service, values)
     except Problem as problem:

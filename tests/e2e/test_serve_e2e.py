@@ -82,7 +82,7 @@ def browser():
         driver.quit()
 
 
-def test_a_person_asks_the_headline_question_and_reads_both_figures_with_dates(server, browser):
+def test_a_person_asks_the_headline_question_and_reads_both_figures_with_dates(browser, server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
