@@ -8,9 +8,8 @@ from pathlib import Path
 
 import click
 
+from bot.ask_params import K_TYPE, MODE_TYPE
 from bot.lazy_group import LazyGroup
-
-MODES = ["bm25", "dense", "hybrid"]
 
 
 def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None,
@@ -84,7 +83,11 @@ def open_for_questions(settings, quiet: bool = False):
 
 @click.group(
     cls=LazyGroup,
-    lazy_subcommands={"eval": "bot.eval_command:eval_command", "bot": "bot.telegram_bot:bot_command"},
+    lazy_subcommands={
+        "eval": "bot.eval_command:eval_command",
+        "bot": "bot.telegram_bot:bot_command",
+        "serve": "bot.serve_command:serve_command",
+    },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 @click.version_option(package_name="newsdesk")
@@ -160,13 +163,14 @@ _FREEZE_AT_EXIT = False
 @main.command()
 @click.argument("question", required=False)
 @index_option
-@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many sentences (default 5).")
-@click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
+@click.option("-k", "--k", "k", type=K_TYPE, default=None, help="How many sentences (default 5).")
+@click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.option("--no-rerank", "no_rerank", is_flag=True,
               help="Rank by the first-stage features alone, without the cross-encoder (for comparison).")
 def ask(question, index, k, mode, as_json, no_rerank):
     """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences."""
+    from bot.answer_schema import error_object
     from retrieval.types import QuestionError
 
     if question is None and sys.stdin.isatty():
@@ -184,7 +188,7 @@ def ask(question, index, k, mode, as_json, no_rerank):
         except QuestionError as exc:
             failed = True
             if as_json:
-                click.echo(json.dumps({"question": text[:200], "error": str(exc), "evidence": []}, ensure_ascii=False))
+                click.echo(json.dumps(error_object(str(exc), text), ensure_ascii=False))
             else:
                 click.echo(f"error: {exc}" if question is not None else f"line {number}: {exc}", err=True)
             continue
@@ -205,8 +209,8 @@ def _print_answer(answer, as_json: bool) -> None:
 
 @main.command()
 @index_option
-@click.option("-k", "--k", "k", type=click.IntRange(1, 100), default=None, help="How many sentences (default 5).")
-@click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
+@click.option("-k", "--k", "k", type=K_TYPE, default=None, help="How many sentences (default 5).")
+@click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
 def chat(index, k, mode):
     """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
     from retrieval.types import QuestionError

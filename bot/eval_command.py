@@ -10,8 +10,8 @@ import click
 from retrieval.config import ConfigError, Settings
 from retrieval.evaluation.gold import GoldError, load_gold
 from retrieval.evaluation.metrics import hit_at_k, summarize
-from retrieval.evaluation.runner import MODES, CorpusError, evaluate, prepared_answerer
 from retrieval.evaluation.report import format_table, write_outputs
+from retrieval.evaluation.runner import MODES, CorpusError, evaluate, prepared_answerer
 
 SKIPPED_SHOWN = 20
 # Exit codes: 0 scored (and passed --min-hit1), 1 hit@1 below --min-hit1, 2 could not score.
@@ -38,14 +38,16 @@ class EvalError(click.ClickException):
 @click.option("--compare", is_flag=True, help="Score bm25, dense and hybrid side by side.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
               default=Path("eval-out"), show_default=True, help="Folder for the report files.")
+@click.option("--html", "as_html", is_flag=True,
+              help="Also write report.html: summary, hit@k plot and every question, misses first, filterable.")
 @click.option("--min-hit1", type=click.FloatRange(0.0, 1.0), default=None,
               help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).")
 @click.option("--no-rerank", "no_rerank", is_flag=True,
               help="Score the first-stage feature ranking alone, without the cross-encoder.")
 @click.pass_context
 def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], index_dir: Path | None,
-                 k: int, mode: str | None, compare: bool, out_dir: Path, min_hit1: float | None,
-                 no_rerank: bool) -> None:
+                 k: int, mode: str | None, compare: bool, out_dir: Path, as_html: bool,
+                 min_hit1: float | None, no_rerank: bool) -> None:
     """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out."""
     from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
@@ -83,13 +85,18 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     except (CorpusError, StoreError, EncoderError, RerankModelError) as exc:
         raise EvalError(str(exc)) from None
     summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
-    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, min_hit1, no_rerank)
+    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, as_html, min_hit1, no_rerank)
     paths = write_outputs(out_dir, gold_set, summaries, outcomes, k=k, primary=primary,
                           compare=compare, command=command, corpus=corpus)
+    if as_html:
+        from retrieval.evaluation.html_report import html_report
+
+        page = html_report(gold_set, summaries, outcomes[primary], primary, command, corpus, paths[3].read_bytes())
+        (out_dir / "report.html").write_text(page, encoding="utf-8")
 
     click.echo(format_table(summaries))
-    click.echo(f"\n{len(gold_set.questions)} questions scored, {len(gold_set.skipped)} skipped; "
-               f"report in {paths[2]}")
+    report = f"{paths[2]} and {out_dir / 'report.html'}" if as_html else str(paths[2])
+    click.echo(f"\n{len(gold_set.questions)} questions scored, {len(gold_set.skipped)} skipped; report in {report}")
     if min_hit1 is not None:
         hit1 = hit_at_k([o.rank for o in outcomes[primary] if o.gold.answerable], 1)
         if hit1 is None:
@@ -106,7 +113,8 @@ def _warn(message: str) -> None:
 
 
 def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None, k: int, mode: str | None,
-                  compare: bool, out_dir: Path, min_hit1: float | None, no_rerank: bool = False) -> str:
+                  compare: bool, out_dir: Path, as_html: bool, min_hit1: float | None,
+                  no_rerank: bool = False) -> str:
     """The command that reproduces this run, for the report."""
     args = ["newsdesk", "eval", str(gold)]
     for path in articles:
@@ -119,6 +127,8 @@ def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None
     if compare:
         args.append("--compare")
     args += ["--out", str(out_dir)]
+    if as_html:
+        args.append("--html")
     if min_hit1 is not None:
         args += ["--min-hit1", str(min_hit1)]
     if no_rerank:

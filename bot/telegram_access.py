@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Hashable
 
 
 @dataclass(frozen=True)
@@ -36,9 +36,9 @@ class RateLimiter:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._events: dict[int, deque[float]] = {}
+        self._events: dict[Hashable, deque[float]] = {}
 
-    def acquire(self, key: int) -> float:
+    def acquire(self, key: Hashable) -> float:
         """Record an event and return 0.0, or return the seconds until the key may try again."""
         if self.limit <= 0:
             return 0.0

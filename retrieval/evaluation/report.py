@@ -44,10 +44,8 @@ def result_lines(outcomes: Mapping[str, Sequence[QuestionOutcome]]) -> list[dict
 def format_table(summaries: Mapping[str, dict[str, Any]]) -> str:
     """A Markdown table, metrics down and modes across, readable on a terminal as is."""
     modes = list(summaries)
-    rows = [r for r in TABLE_ROWS if any(r in s for s in summaries.values())]
-    extra = [key for s in summaries.values() for key in s if key.startswith(("hit@", "mrr@")) and key not in rows]
-    rows += list(dict.fromkeys(extra))
-    cells = [["metric", *modes]] + [[row, *(_cell(row, summaries[m].get(row)) for m in modes)] for row in rows]
+    rows = table_rows(summaries)
+    cells = [["metric", *modes]] + [[row, *(cell(row, summaries[m].get(row)) for m in modes)] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
     def fmt(line: list[str]) -> str:
         return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) + " |"
@@ -55,7 +53,14 @@ def format_table(summaries: Mapping[str, dict[str, Any]]) -> str:
     return "\n".join([fmt(cells[0]), rule, *map(fmt, cells[1:])])
 
 
-def _cell(row: str, value: Any) -> str:
+def table_rows(summaries: Mapping[str, dict[str, Any]]) -> list[str]:
+    """The metrics the summary table lists, in reading order (any extra hit@k / mrr@k last)."""
+    rows = [r for r in TABLE_ROWS if any(r in s for s in summaries.values())]
+    extra = [key for s in summaries.values() for key in s if key.startswith(("hit@", "mrr@")) and key not in rows]
+    return rows + list(dict.fromkeys(extra))
+
+
+def cell(row: str, value: Any) -> str:
     if value is None:
         return "n/a"
     if row.endswith("_ms"):

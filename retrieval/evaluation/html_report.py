@@ -1,0 +1,125 @@
+"""report.html: the evaluation as one self-contained page (`newsdesk eval ... --html`).
+
+The summary table, the hit@k plot embedded as data, and every question of the primary mode with
+its gold answers and the evidence shown, misses first, so a reader can click from a miss to what
+newsdesk put in front of the answer. Nothing is fetched from elsewhere; every gold and article
+string is escaped; the filter is a few lines of script that only hide and show rows.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping, Sequence
+from html import escape
+from typing import Any
+
+from retrieval.evaluation.gold import GoldSet
+from retrieval.evaluation.metrics import QuestionOutcome
+from retrieval.evaluation.report import cell, table_rows
+
+EVIDENCE_SHOWN = 3
+
+# What each question's outcome is called on the page, in the order the page lists them.
+STATUS_ORDER = ("miss", "error", "false-answer", "hit", "declined")
+STATUS_LABEL = {
+    "miss": "missed (no gold answer in the evidence)",
+    "error": "error",
+    "false-answer": "answered, but the archive holds no answer",
+    "hit": "hit",
+    "declined": "rightly declined",
+}
+
+STYLE = """
+body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#1d1d1f}
+table{border-collapse:collapse}td,th{border:1px solid #dadce0;padding:.2rem .5rem;text-align:right}
+th:first-child,td:first-child{text-align:left}code{font-size:.9em}
+.q{border:1px solid #dadce0;border-left-width:5px;border-radius:6px;padding:.4rem .8rem;margin:.5rem 0}
+.q.miss,.q.error{border-left-color:#c5221f}.q.false-answer{border-left-color:#e37400}
+.q.hit{border-left-color:#188038}.q.declined{border-left-color:#1a73e8}
+.q h3{font-size:1rem;margin:.2rem 0}.meta{color:#5f6368;font-size:.88rem}
+.ev{margin:.2rem 0}.ev.hit{background:#e6f4ea}.filters{position:sticky;top:0;background:#fff;padding:.4rem 0}
+"""
+
+FILTER_SCRIPT = """
+const show = () => { const s = document.getElementById('status').value, t = document.getElementById('text').value.toLowerCase();
+  for (const q of document.querySelectorAll('.q')) q.hidden = (s && q.dataset.status !== s) || !q.textContent.toLowerCase().includes(t); };
+document.getElementById('status').onchange = show; document.getElementById('text').oninput = show;
+"""
+
+
+def outcome_status(outcome: QuestionOutcome) -> str:
+    if outcome.error:
+        return "error"
+    if outcome.gold.answerable:
+        return "hit" if outcome.rank is not None else "miss"
+    return "false-answer" if outcome.answered else "declined"
+
+
+def html_report(gold: GoldSet, summaries: Mapping[str, dict[str, Any]], outcomes: Sequence[QuestionOutcome],
+                primary: str, command: str, corpus: str, plot_png: bytes | None) -> str:
+    """The page as a string; ``outcomes`` are the primary mode's."""
+    ordered = sorted(outcomes, key=lambda o: (STATUS_ORDER.index(outcome_status(o)), -(o.rank or 0)))
+    counts = {status: sum(outcome_status(o) == status for o in outcomes) for status in STATUS_ORDER}
+    options = "".join(
+        f'<option value="{s}">{escape(STATUS_LABEL[s])} ({counts[s]})</option>' for s in STATUS_ORDER if counts[s]
+    )
+    parts = [
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">',
+        f"<title>newsdesk evaluation · {escape(gold.path.name)}</title><style>{STYLE}</style></head><body>",
+        "<h1>newsdesk evaluation</h1>",
+        (f'<p class="meta">command <code>{escape(command)}</code><br>gold <code>{escape(str(gold.path))}</code> '
+         f"({escape(gold.format)}) · corpus {escape(corpus)} · questions listed for mode <b>{escape(primary)}</b></p>"),
+        "<h2>Summary</h2>", _summary_table(summaries),
+    ]
+    if plot_png:
+        encoded = base64.b64encode(plot_png).decode("ascii")
+        parts.append(f'<p><img alt="hit@k per mode" width="600" src="data:image/png;base64,{encoded}"></p>')
+    parts += [
+        f"<h2>Questions ({len(outcomes)}, misses first)</h2>",
+        ('<div class="filters"><label>show <select id="status"><option value="">all</option>'
+         f'{options}</select></label> <label>containing <input id="text" type="search"></label></div>'),
+        *(_question(o) for o in ordered),
+        f"<script>{FILTER_SCRIPT}</script></body></html>",
+    ]
+    return "\n".join(parts)
+
+
+def _summary_table(summaries: Mapping[str, dict[str, Any]]) -> str:
+    modes, rows = list(summaries), table_rows(summaries)
+    head = "".join(f"<th>{escape(m)}</th>" for m in modes)
+    body = "".join(
+        f"<tr><td>{escape(row)}</td>" + "".join(f"<td>{escape(cell(row, summaries[m].get(row)))}</td>" for m in modes) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
+
+
+def _question(outcome: QuestionOutcome) -> str:
+    status = outcome_status(outcome)
+    gold = outcome.gold
+    where = f"line {gold.line} · " if gold.line else ""
+    answers = " | ".join(gold.answers) if gold.answers else "(none: the archive holds no answer)"
+    rank = f"first hit at rank {outcome.rank}" if outcome.rank else "no hit in the evidence shown"
+    parts = [
+        f'<section class="q {status}" data-status="{status}">',
+        f"<h3>{escape(gold.question)}</h3>",
+        (f'<p class="meta">{escape(where)}id <code>{escape(gold.id)}</code> · {escape(STATUS_LABEL[status])} · '
+         f"{escape(rank)} · {'answered' if outcome.answered else 'declined'} · {outcome.latency_ms:.1f} ms</p>"),
+        f"<p>gold: <b>{escape(answers)}</b></p>",
+    ]
+    if outcome.error:
+        parts.append(f"<p>error: {escape(outcome.error)}</p>")
+    shown = list(range(min(EVIDENCE_SHOWN, len(outcome.evidence))))
+    if outcome.rank and outcome.rank > EVIDENCE_SHOWN:
+        shown.append(outcome.rank - 1)  # the first hit, wherever it ranked
+    for i in shown:
+        e, hit = outcome.evidence[i], outcome.relevant[i]
+        parts.append(
+            f'<p class="ev{" hit" if hit else ""}">{i + 1}. {escape(e.text)} '
+            f'<span class="meta">— {escape(e.date or "undated")} · {escape(e.source or e.article_id)}'
+            f'{" · hit" if hit else ""}</span></p>'
+        )
+    if not outcome.evidence and not outcome.error:
+        parts.append('<p class="meta">newsdesk returned no evidence</p>')
+    parts.append("</section>")
+    return "\n".join(parts)
