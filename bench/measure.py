@@ -116,25 +116,37 @@ def throughput(encoder, articles, work: Path, keep: Path, rounds: int = 5) -> di
 
 
 def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> dict[str, Any]:
-    """End-to-end `Answerer.ask` times inside the process, and the question-encoding share of them."""
+    """End-to-end `Answerer.ask` times inside the process, with the reading stage (the default)
+    and without it (the first stage alone), interleaved question by question so both see the
+    same machine; and the question-encoding share. The reader's score cache is cleared before
+    each question, so no number is flattered by a repeat."""
     from retrieval.answer import open_answerer
 
     started = time.perf_counter()
     answerer = open_answerer(settings_for(index_dir), index_dir, encoder=encoder)
     load_seconds = time.perf_counter() - started
+    reader = answerer.reader
     for question in questions[:warmup]:
         answerer.ask(question)
-    total, encode = [], []
+    total, first, encode, skipped = [], [], [], 0
     for question in questions:
         clock = time.perf_counter()
         encoder.encode([question])
         encode.append((time.perf_counter() - clock) * 1000)
         clock = time.perf_counter()
-        answerer.ask(question)
+        answerer.ask(question, rerank=False)
+        first.append((time.perf_counter() - clock) * 1000)
+        if reader is not None:
+            reader.scorer.clear_cache()
+        clock = time.perf_counter()
+        answer = answerer.ask(question)
         total.append((time.perf_counter() - clock) * 1000)
+        skipped += sum(e.rerank_score is not None for e in answer.evidence) == 1
     return {
         "load_seconds": round(load_seconds, 2), "questions": len(questions),
+        "reranker": reader.settings.model if reader else "", "reader_read_one_only": skipped,
         "p50_ms": round(percentile(total, 50), 2), "p95_ms": round(percentile(total, 95), 2),
+        "first_stage_p50_ms": round(percentile(first, 50), 2), "first_stage_p95_ms": round(percentile(first, 95), 2),
         "encode_p50_ms": round(percentile(encode, 50), 2),
     }
 

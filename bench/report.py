@@ -16,15 +16,17 @@ def _fmt(value, digits: int = 1) -> str:
 
 def size_table(results: dict[str, Any]) -> str:
     rows = [
-        "| sentences | vectors | query p50 ms | query p95 ms | of which encode p50 ms | recall@10 vs exact "
-        "| index resident B/sentence (process) | disk B/sentence | build s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| sentences | vectors | query p50 ms | query p95 ms | first stage p50 / p95 ms | of which encode p50 ms "
+        "| recall@10 vs exact | index resident B/sentence (process) | disk B/sentence | build s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for size in results["sizes"]:
         latency, recall, memory, disk = (size.get(k, {}) for k in ("latency", "recall", "memory", "disk"))
         rows.append(
             f"| {_fmt(size['sentences'])} | {size['vectors_source']} | {_fmt(latency.get('p50_ms'))} "
-            f"| {_fmt(latency.get('p95_ms'))} | {_fmt(latency.get('encode_p50_ms'))} "
+            f"| {_fmt(latency.get('p95_ms'))} "
+            f"| {_fmt(latency.get('first_stage_p50_ms'))} / {_fmt(latency.get('first_stage_p95_ms'))} "
+            f"| {_fmt(latency.get('encode_p50_ms'))} "
             f"| {_fmt(recall.get('recall_at_10'), 3)} ({recall.get('vector_index', '-')}) "
             f"| {_fmt(memory.get('bytes_per_sentence'), 0)} ({_fmt(memory.get('process_bytes_per_sentence'), 0)}) "
             f"| {_fmt(disk.get('bytes_per_sentence'), 0)} "
@@ -41,10 +43,15 @@ def floors(results: dict[str, Any]) -> list[dict[str, Any]]:
     def add(name: str, target: str, value, ok: bool | None):
         out.append({"floor": name, "target": target, "measured": value, "met": ok})
 
-    for target, limit in ((1_000_000, 50.0), (100_000, 15.0)):
+    for target, key, label, limit in (
+        (100_000, "p50_ms", "question p50, reranker on", 60.0),
+        (100_000, "p95_ms", "question p95, reranker on", 120.0),
+        (100_000, "first_stage_p50_ms", "first stage p50", 15.0),
+        (1_000_000, "first_stage_p50_ms", "first stage p50", 50.0),
+    ):
         size = by_size.get(target)
-        p50 = size["latency"]["p50_ms"] if size and "latency" in size else None
-        add(f"query p50 at {target:,}", f"<= {limit:.0f} ms", p50, None if p50 is None else p50 <= limit)
+        value = size["latency"].get(key) if size and "latency" in size else None
+        add(f"{label} at {target:,}", f"<= {limit:.0f} ms", value, None if value is None else value <= limit)
     throughput = results.get("throughput", {})
     ratio = throughput.get("efficiency")
     add("indexing vs raw encode", ">= 0.90", ratio, None if ratio is None else ratio >= 0.9)

@@ -159,6 +159,10 @@ class CrossEncoder:
                     self._cache.popitem(last=False)
         return scores
 
+    def clear_cache(self) -> None:
+        with self._lock:
+            self._cache.clear()
+
     def _run(self, question: str, sentences: list[str]) -> np.ndarray:
         import torch
 
