@@ -42,7 +42,9 @@ def collect(args: argparse.Namespace) -> None:
     gold = load_gold(Path(args.gold))
     if args.articles and gold.articles is not None:
         gold = gold.without_sources()
-    scorers = [(f"{m}:{p}", CrossEncoder(m, p, cache_size=0)) for m, p in zip(args.model, args.precision)]
+    depths = args.depth or [args.top] * len(args.model)
+    scorers = [(f"{m}:{p}", CrossEncoder(m, p, cache_size=0, threads=1), d)
+               for m, p, d in zip(args.model, args.precision, depths)]
     questions = [q for q in gold.questions if q.answers or args.unanswerable]
     if args.limit:
         questions = questions[: args.limit]
@@ -58,13 +60,13 @@ def collect(args: argparse.Namespace) -> None:
                    "features": [e.score for e in answer.evidence], "first_ms": round(first_ms, 2),
                    "hits": [matches_any(t, list(question.answers)) if question.answers else False for t in texts],
                    "lengths": [len(t) for t in texts], "cross": {}, "ms": {}}
-            for name, scorer in scorers:
+            for name, scorer, depth in scorers:
                 for n_ in CANDIDATES:  # time each candidate count as the answering core would run it
-                    if n_ <= len(texts):
+                    if n_ <= min(len(texts), depth) and n <= args.time_questions:
                         started = time.perf_counter()
                         scorer._run(question.question, texts[:n_])
                         row["ms"][f"{name}@{n_}"] = round((time.perf_counter() - started) * 1000, 2)
-                row["cross"][name] = [round(float(x), 4) for x in scorer._run(question.question, texts)]
+                row["cross"][name] = [round(float(x), 4) for x in scorer._run(question.question, texts[:depth])]
             out.write(json.dumps(row) + "\n")
             if n % 50 == 0:
                 print(f"{n}/{len(questions)}", file=sys.stderr, flush=True)
@@ -88,7 +90,7 @@ def reorder(row: dict, scorer: str | None, n: int, weight: float | None) -> list
     size = len(row["features"])
     if scorer is None or size == 0:
         return list(range(size))
-    n = min(n, size)
+    n = min(n, size, len(row["cross"][scorer]))
     cross = np.array(row["cross"][scorer][:n])
     feats = np.array(row["features"][:n])
     fused = zscore(cross) if weight is None else zscore(cross) + weight * zscore(feats)
@@ -96,8 +98,15 @@ def reorder(row: dict, scorer: str | None, n: int, weight: float | None) -> list
     return [int(i) for i in head] + list(range(n, size))
 
 
-def metrics(rows: list[dict], scorer: str | None, n: int, weight: float | None) -> dict[str, float]:
-    ranks = [rank_of_first_hit(reorder(r, scorer, n, weight), r["hits"]) for r in rows if r["answerable"]]
+def decisive(row: dict, margin: float) -> bool:
+    """The first stage leads by ``margin`` feature points: the reading stage would be skipped."""
+    f = row["features"]
+    return margin > 0 and len(f) > 1 and f[0] - f[1] >= margin
+
+
+def metrics(rows: list[dict], scorer: str | None, n: int, weight: float | None, margin: float = 0.0) -> dict[str, float]:
+    ranks = [rank_of_first_hit(reorder(r, None if decisive(r, margin) else scorer, n, weight), r["hits"])
+             for r in rows if r["answerable"]]
     return {"hit1": _share([r == 1 for r in ranks]), "hit3": _share([r is not None and r <= 3 for r in ranks]),
             "mrr": round(statistics.mean([1 / r if r else 0.0 for r in ranks]), 4)}
 
@@ -119,6 +128,27 @@ def cross_validated(rows: list[dict], scorer: str, n: int, folds: int = 5) -> tu
     return result, chosen
 
 
+def no_answer(rows: list[dict], scorer: str, n: int, weight: float) -> None:
+    """Error rates of 'answered = cross score of the new top sentence >= t' for a range of t."""
+    tops = []
+    for r in rows:
+        if not r["features"]:
+            continue
+        order = reorder(r, scorer, n, weight)
+        tops.append((r["answerable"], r["cross"][scorer][order[0]] if order[0] < len(r["cross"][scorer]) else None))
+    unanswerable = [s for a, s in tops if not a and s is not None]
+    answerable = [s for a, s in tops if a and s is not None]
+    if not unanswerable:
+        return
+    cells = []
+    for t in (-4, -3, -2, -1, -0.5, 0, 0.5, 1, 1.5, 2, 3):
+        declined = sum(s < t for s in unanswerable) / len(unanswerable)
+        wrongly = sum(s < t for s in answerable) / max(len(answerable), 1)
+        cells.append(f"t={t}: {declined:.2f}/{wrongly:.3f}")
+    print(f"  no answer ({len(unanswerable)} unanswerable, {len(answerable)} answerable; declined/wrongly): "
+          + "  ".join(cells))
+
+
 def fit(paths: list[str]) -> None:
     for path in paths:
         rows = [json.loads(line) for line in open(path, encoding="utf-8")]
@@ -129,17 +159,25 @@ def fit(paths: list[str]) -> None:
         print(f"features only: hit@1 {base['hit1']:.3f} hit@3 {base['hit3']:.3f} MRR {base['mrr']:.3f} "
               f"(first stage p50 {first:.1f} ms)")
         for scorer in scorers:
-            for n in CANDIDATES:
+            depth = max(len(r["cross"][scorer]) for r in rows)
+            for n in [c for c in CANDIDATES if c <= depth]:
                 ms = [r["ms"].get(f"{scorer}@{n}") for r in rows if f"{scorer}@{n}" in r["ms"]]
                 p50 = statistics.median(ms) if ms else float("nan")
                 p95 = float(np.percentile(ms, 95)) if ms else float("nan")
                 alone = metrics(rows, scorer, n, None)
                 fixed = metrics(rows, scorer, n, 0.5)
                 cv, chosen = cross_validated(rows, scorer, n)
+                skips = []
+                for margin in (2.0, 4.0, 6.0, 8.0):
+                    share = sum(decisive(r, margin) for r in rows) / max(len(rows), 1)
+                    skips.append(f"m{margin:g}: {metrics(rows, scorer, n, 0.5, margin)['hit1']:.3f} ({share:.0%} skipped)")
                 print(f"{scorer} top {n:>2}: cross only {alone['hit1']:.3f}/{alone['mrr']:.3f}  "
                       f"fused w=0.5 {fixed['hit1']:.3f}/{fixed['mrr']:.3f}  "
                       f"fused CV {cv['hit1']:.3f}/{cv['mrr']:.3f} (w {chosen})  "
                       f"cross p50 {p50:.1f} ms p95 {p95:.1f} ms")
+                print("  skip when decisive (w=0.5): " + "  ".join(skips))
+                if n == 10:
+                    no_answer(rows, scorer, n, 0.5)
 
 
 def _share(flags: list[bool]) -> float:
@@ -159,6 +197,8 @@ def main(argv: list[str] | None = None) -> None:
     c.add_argument("--unanswerable", action="store_true", help="keep questions without answers too")
     c.add_argument("--model", action="append", default=[])
     c.add_argument("--precision", action="append", default=[])
+    c.add_argument("--depth", action="append", type=int, default=[], help="sentences each model reads (default --top)")
+    c.add_argument("--time-questions", type=int, default=150, help="time candidate counts on this many questions")
     f = sub.add_parser("fit")
     f.add_argument("paths", nargs="+")
     args = parser.parse_args(argv)

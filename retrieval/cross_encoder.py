@@ -126,8 +126,6 @@ class CrossEncoder:
         except Exception as exc:  # the library raises many kinds for a bad folder
             raise RerankModelError(f"cannot load cross-encoder from {self.folder}: {exc}") from exc
         model = model.float().eval()
-        if self.threads:  # torch's intra-op pool is process-wide: set once, at load
-            torch.set_num_threads(self.threads)
         if model.config.num_labels != 1:
             raise RerankModelError(f"{self.folder} is not a one-output cross-encoder (num_labels "
                                    f"{model.config.num_labels}); point [rerank] cross_encoder at one")
@@ -168,6 +166,21 @@ class CrossEncoder:
 
         encodings = self._tokenizer.encode_batch([(question, s) for s in sentences])
         out = np.zeros(len(sentences), dtype=np.float64)
+        # torch's intra-op thread count is process-wide: set it for this pass and put it back,
+        # so the sentence encoder (indexing in the same process) keeps its own.
+        before = torch.get_num_threads()
+        if self.threads and before != self.threads:
+            torch.set_num_threads(self.threads)
+        try:
+            self._forward(encodings, out)
+        finally:
+            if self.threads and before != self.threads:
+                torch.set_num_threads(before)
+        return out
+
+    def _forward(self, encodings, out: np.ndarray) -> None:
+        import torch
+
         with torch.inference_mode():
             for batch in length_batches([len(e.ids) for e in encodings]):
                 width = max(len(encodings[i].ids) for i in batch)
@@ -182,7 +195,6 @@ class CrossEncoder:
                 logits = self._model(input_ids=torch.from_numpy(ids), token_type_ids=torch.from_numpy(types),
                                      attention_mask=torch.from_numpy(mask)).logits
                 out[batch] = logits.view(-1).double().numpy()
-        return out
 
 
 def length_batches(lengths: Sequence[int], max_batch: int = 32) -> list[list[int]]:
