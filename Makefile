@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser demo test test-quick bench bench-serve eval clean-index
+.PHONY: setup browser demo test test-quick bench bench-serve eval clean-index lint
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsdesk needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -45,8 +45,12 @@ demo: setup
 	$(BIN)/newsdesk index seeds/
 	$(BIN)/newsdesk ask "$(QUESTION)"
 
-test: setup browser
+test: setup browser lint
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
 
 test-quick: setup
 	$(BIN)/python -m pytest -q -m "not slow and not model and not e2e"
