@@ -47,4 +47,4 @@ bench: setup
 	$(BIN)/python -m bench.run
 
 clean-index:
-	rm -rf index/*/ index/*.json index/*.sqlite index/*.tmp*
+	rm -rf index/*/ index/.*.tmp index/*.json index/*.sqlite index/*.sqlite-* index/*.tmp* index/CURRENT index/.writer.lock

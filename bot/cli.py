@@ -38,9 +38,8 @@ def damaged_store(settings, exc: BaseException) -> click.ClickException:
     """A one-line error for an index store that fails in a way the store did not foresee."""
     import sqlite3
 
-    from retrieval.store import CACHE_FILE, IndexStore
-
     from retrieval.diskspace import DiskFull, disk_full_error
+    from retrieval.store import CACHE_FILE, IndexStore
 
     store = IndexStore(settings.index_dir)
     if isinstance(exc, DiskFull):
@@ -125,9 +124,8 @@ def index(paths, index, rebuild, as_json, verbose, wait):
 
     _skip_final_collection()
     settings = load_settings(index, wait=wait)
-    echo = lambda message: click.echo(message, err=True)  # noqa: E731
     try:
-        report = Indexer(settings, echo=echo).index_paths(paths, rebuild=rebuild)
+        report = Indexer(settings, echo=_to_stderr).index_paths(paths, rebuild=rebuild)
     except (StoreError, EncoderError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
@@ -151,6 +149,10 @@ def index(paths, index, rebuild, as_json, verbose, wait):
         f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {settings.index_dir}"
     )
     _fail_on_missing(missing, as_json)
+
+
+def _to_stderr(message: str) -> None:
+    click.echo(message, err=True)
 
 
 def _fail_on_missing(missing: list[str], as_json: bool) -> None:

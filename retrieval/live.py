@@ -32,7 +32,10 @@ class LiveAnswerer:
         self.store = store
         self.every = every
         self._load = load or (lambda s: load_search_index(s, model=answerer.settings.get("model", "name")))
-        self._seen = self._pointer()  # the generation being served, or the last one that failed
+        # The generation being served (or the last one that failed to load), from the index
+        # itself: a commit between loading it and starting to watch is still noticed.
+        generation = answerer.index.manifest.get("generation")
+        self._seen = f"gen-{generation}" if generation is not None else self._pointer()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 

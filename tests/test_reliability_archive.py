@@ -19,11 +19,11 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article, write_jsonl
+from test_reliability_report import record_figures
 
 from bot.cli import main
-from conftest import write_article, write_jsonl
 from retrieval.config import PROJECT_ROOT, ConfigError, Settings
-from test_reliability_report import record_figures
 
 TOKEN = "123456789:AAHsecretsecretsecretsecretXYZ"
 
@@ -309,7 +309,6 @@ def test_the_valid_settings_are_the_keys_of_default_toml_so_new_ones_need_no_cod
 
 
 def test_every_default_lives_in_default_toml_and_every_setting_there_is_read():
-    text = (PROJECT_ROOT / "config/default.toml").read_text(encoding="utf-8")
     sources = "\n".join(p.read_text(encoding="utf-8") for folder in ("retrieval", "bot") for p in (PROJECT_ROOT / folder).rglob("*.py"))
     settings = Settings.load(env={})
     unread = [f"[{s}] {k}" for s, keys in settings.data.items() for k in keys

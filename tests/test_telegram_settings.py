@@ -7,12 +7,12 @@ import pickle
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article
 
 from bot.cli import main
 from bot.telegram_bot import bot_command
 from bot.telegram_settings import load_telegram_settings, redact_logs
 from retrieval.config import ConfigError, Settings
-from conftest import write_article
 
 TOKEN = "123456789:AAHsecretsecretsecretsecretXYZ"
 
