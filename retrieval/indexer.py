@@ -23,21 +23,10 @@ import numpy as np
 
 from retrieval.config import Settings
 from retrieval.diskspace import disk_full_error, is_disk_full
-from retrieval.embed import (
-    EmbeddingCache,
-    EncoderError,
-    encode_with_cache,
-    load_encoder,
-)
+from retrieval.embed import EmbeddingCache, EncoderError, encode_with_cache, load_encoder
 from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
 from retrieval.progress import ProgressLog
-from retrieval.search_index import (
-    ARTICLE_TEXTS,
-    ARTICLES,
-    live_articles,
-    read_article_texts,
-    write_segment_files,
-)
+from retrieval.search_index import ARTICLE_TEXTS, ARTICLES, live_articles, read_article_texts, write_segment_files
 from retrieval.segment_builder import SegmentBuilder, SplitArticles
 from retrieval.split import SentenceSplitter
 from retrieval.store import SEGMENTS, Generation, IndexStore, StoreError, StoreMissing

@@ -9,6 +9,7 @@ that ingest misread, and a chat or bot that never saw new articles.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import subprocess
@@ -475,7 +476,15 @@ def test_the_bot_answers_from_a_live_index(tmp_path, monkeypatch):
     monkeypatch.setattr(telegram_bot, "run_application", lambda app, tg: served.update(app=app))
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
-    result = CliRunner().invoke(telegram_bot.bot_command, ["--index", str(index_dir)])
+    # The command sets up logging for its process; the tests after this one need theirs back.
+    loggers = [logging.getLogger(name) for name in ("", "httpx", "telegram.ext")]
+    saved = [(logger.level, list(logger.filters), list(logger.handlers)) for logger in loggers]
+    try:
+        result = CliRunner().invoke(telegram_bot.bot_command, ["--index", str(index_dir)])
+    finally:
+        for logger, (level, filters, handlers) in zip(loggers, saved):
+            logger.setLevel(level)
+            logger.filters[:], logger.handlers[:] = filters, handlers
     assert result.exit_code == 0, result.output
     answerer = served["app"].bot_data["newsdesk"].answerer
     assert isinstance(answerer, LiveAnswerer) and answerer._thread is not None
