@@ -234,14 +234,21 @@ def _print_answer(answer, as_json: bool) -> None:
 @click.option("--mode", type=click.Choice(MODES), default=None, help="Retrieval mode (default hybrid).")
 def chat(index, k, mode):
     """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
-    from retrieval.types import QuestionError
-
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         readline = None
     settings = load_settings(index, mode)
     answerer = open_for_questions(settings, live=True)
+    try:
+        _chat(answerer, k, mode)
+    finally:
+        answerer.stop()
+
+
+def _chat(answerer, k, mode) -> None:
+    from retrieval.types import QuestionError
+
     _skip_final_collection()
     stats = answerer.stats()
     click.echo(f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. Ctrl-D or :q quits.")

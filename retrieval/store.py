@@ -155,7 +155,12 @@ class IndexStore:
             # Nothing committed yet: no folder, an empty one, or a first build still running or
             # killed (its segments and generation exist, CURRENT not yet). Readers never answer
             # from an uncommitted state, and never build one themselves.
-            state = "" if not self._has_build_files() else " (a first build is unfinished or still running)"
+            if any(self.root.glob("gen-*")):
+                state = " (CURRENT is missing: a commit was cut short; `newsdesk index` finishes it)"
+            elif self._has_build_files():
+                state = " (a first build is unfinished or still running)"
+            else:
+                state = ""
             raise StoreMissing(f"no index at {self.root}{state}: run `newsdesk index PATH --index {self.root}`")
         try:
             name = pointer.read_text(encoding="utf-8").strip()
@@ -164,7 +169,7 @@ class IndexStore:
         return self._read_generation(name)
 
     def _has_build_files(self) -> bool:
-        return any(self.root.glob("gen-*")) or any(self.root.glob(".gen-*")) or (self.root / SEGMENTS).exists()
+        return any(self.root.glob(".gen-*")) or (self.root / SEGMENTS).exists()
 
     def is_fresh(self) -> bool:
         """Nothing was ever written here: no folder, or one holding at most its README."""

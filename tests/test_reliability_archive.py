@@ -488,5 +488,6 @@ def test_the_bot_answers_from_a_live_index(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     answerer = served["app"].bot_data["newsdesk"].answerer
     assert isinstance(answerer, LiveAnswerer) and answerer._thread is not None
-    answerer.stop()
+    answerer._thread.join(timeout=5)
+    assert not answerer._thread.is_alive(), "the watcher must stop with the bot"
 
