@@ -177,7 +177,9 @@ class Indexer:
         """Index .txt/.jsonl files and folders; articles whose file is gone or changed are updated."""
         paths = [Path(p) for p in paths]
         result = read_paths(paths, self.settings.get("ingest", "date_order"))
-        folders = [str(p.resolve()) for p in paths if p.is_dir()]
+        # Articles whose file is gone are dropped when it was below a folder read this run,
+        # including folders reached through a symlink (their real paths are the scopes).
+        folders = result.folders
         clean_scopes = set(result.scopes) - {_scope_of_problem(p) for p in result.skipped}
 
         def covers(scope: str) -> bool:

@@ -53,6 +53,7 @@ class ReadResult:
     warnings: list[Problem] = field(default_factory=list)
     inputs: int = 0  # files and JSONL lines looked at
     scopes: list[str] = field(default_factory=list)  # the files read, for dropping removed articles
+    folders: list[str] = field(default_factory=list)  # every folder walked (real paths, links followed)
 
     def skip_reasons(self) -> Counter:
         return Counter(_reason_kind(p.reason) for p in self.skipped)
@@ -130,7 +131,7 @@ def content_hash(article: Article) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()[:32]
 
 
-def _walk(folder: Path, warnings: list[Problem]) -> Iterator[Path]:
+def _walk(folder: Path, warnings: list[Problem], walked: list[str] | None = None) -> Iterator[Path]:
     """Files below ``folder`` in sorted order, following symlinked folders.
 
     A folder reached twice (a symlink to an ancestor, or a second link to one already read) is
@@ -150,6 +151,8 @@ def _walk(folder: Path, warnings: list[Problem]) -> Iterator[Path]:
             warnings.append(Problem(str(directory), f"symlink to a folder already read ({directory.resolve()}); skipped"))
             return
         seen.add((info.st_dev, info.st_ino))
+        if walked is not None:
+            walked.append(str(directory.resolve()))
         for child in children:
             if child.name.startswith("."):
                 continue
@@ -169,14 +172,15 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Problem | None]]:
         yield path, problem
 
 
-def _iter_named_files(paths: Iterable[Path], warnings: list[Problem]) -> Iterator[tuple[Path, Problem | None, str]]:
+def _iter_named_files(paths: Iterable[Path], warnings: list[Problem],
+                      walked: list[str] | None = None) -> Iterator[tuple[Path, Problem | None, str]]:
     """As iter_files, with each file's name for default article ids: its path below the folder
     given, without the suffix ("2024/report"), so same-named files in different folders stay
     different articles; a file named directly is known by its stem."""
     for path in paths:
         path = Path(path)
         if path.is_dir():
-            for child in _walk(path, warnings):
+            for child in _walk(path, warnings, walked):
                 name = child.relative_to(path).with_suffix("").as_posix()
                 if child.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield child, None, name
@@ -359,7 +363,7 @@ def read_jsonl(path: Path, result: ReadResult, name: str | None = None, date_ord
 def read_paths(paths: Iterable[Path], date_order: str = "DMY") -> ReadResult:
     """Read every supported file under ``paths``; nothing bad stops the run."""
     result = ReadResult()
-    for path, problem, name in _iter_named_files(paths, result.warnings):
+    for path, problem, name in _iter_named_files(paths, result.warnings, result.folders):
         if problem:
             result.inputs += 1
             result.skipped.append(problem)

@@ -335,6 +335,10 @@ def test_symlinked_folders_are_followed_once_and_dangling_links_are_named(tmp_pa
     warnings = {w["where"]: w["reason"] for w in report["warnings"]}
     assert "dangling symlink" in warnings[str(archive / "gone.jsonl")]
     assert "already read" in warnings[str(archive / "2024" / "loop")]
+    (elsewhere / "storm.txt").unlink()  # an article removed from the linked folder goes too
+    result = cli.invoke(main, ["index", str(archive), "--json", "--index", str(tmp_path / "index")])
+    report = json.loads(result.output.splitlines()[-1])
+    assert (report["removed"], report["unchanged"], report["articles"]) == (1, 1, 1), report
 
 
 def test_jsonl_fields_of_the_wrong_type_are_named_with_the_reason(tmp_path, cli):
