@@ -65,4 +65,4 @@ bench-serve: setup
 	$(BIN)/python -m bench.serve
 
 clean-index:
-	rm -rf index/*/ index/*.json index/*.sqlite index/*.tmp*
+	rm -rf index/*/ index/.*.tmp index/*.json index/*.sqlite index/*.sqlite-* index/*.tmp* index/CURRENT index/.writer.lock

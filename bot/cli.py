@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -12,13 +13,15 @@ from bot.ask_params import K_TYPE, MODE_TYPE
 from bot.lazy_group import LazyGroup
 
 
+
 def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None,
-                  rerank: bool = True):
-    """Config defaults, then environment, then these flags (``rerank=False`` is --no-rerank)."""
+                  wait: float | None = None, rerank: bool = True):
+    """Config defaults, then environment, then these flags; a bad setting is one line naming it.
+    ``rerank=False`` is --no-rerank."""
     from retrieval.config import ConfigError, Settings
 
-    overrides = {"index": {"dir": index}, "retrieval": {"mode": mode}, "model": {"name": model},
-                 "rerank": {"cross_encoder": None if rerank else ""}}
+    overrides = {"index": {"dir": index, "writer_wait_seconds": wait}, "retrieval": {"mode": mode},
+                 "model": {"name": model}, "rerank": {"cross_encoder": None if rerank else ""}}
     try:
         return Settings.load(overrides=overrides)
     except ConfigError as exc:
@@ -34,12 +37,17 @@ def index_option(func):
 
 def damaged_store(settings, exc: BaseException) -> click.ClickException:
     """A one-line error for an index store that fails in a way the store did not foresee."""
-    import errno
     import sqlite3
 
+    from retrieval.diskspace import DiskFull, disk_full_error
     from retrieval.store import CACHE_FILE, IndexStore
 
     store = IndexStore(settings.index_dir)
+    if isinstance(exc, DiskFull):
+        return click.ClickException(str(exc))
+    full = disk_full_error(exc, store.root)
+    if full is not None:
+        return click.ClickException(str(full))
     if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
         return click.ClickException(
             f"the embedding cache {store.root / CACHE_FILE} is busy ({exc}): is another `newsdesk index` running?"
@@ -48,11 +56,6 @@ def damaged_store(settings, exc: BaseException) -> click.ClickException:
         return click.ClickException(
             f"the embedding cache {store.root / CACHE_FILE} is damaged ({exc}): delete it and run the command "
             "again (vectors not in the index are encoded afresh)"
-        )
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return click.ClickException(
-            f"no space left for the index at {store.root} ({exc.strerror}): free some and run the command again "
-            "(questions are answered from the last complete update meanwhile)"
         )
     return click.ClickException(
         f"the index at {store.root} cannot be read or written ({type(exc).__name__}: {exc}): {store.rebuild_hint()}"
@@ -63,8 +66,10 @@ def damaged_store(settings, exc: BaseException) -> click.ClickException:
 STORE_FAILURES = (OSError, ValueError, KeyError, TypeError, IndexError)
 
 
-def open_for_questions(settings, quiet: bool = False):
-    """The answering core, building the seed index on first use; errors become one-line messages."""
+def open_for_questions(settings, quiet: bool = False, live: bool = False):
+    """The answering core; on a fresh clone's default index folder the seed index is built
+    first. Any other folder without a committed index is refused, naming the command to run.
+    ``live``: answer from each newly committed generation as it appears (chat, the bot)."""
     import sqlite3
 
     from retrieval.answer import open_answerer
@@ -74,11 +79,17 @@ def open_for_questions(settings, quiet: bool = False):
 
     echo = None if quiet else (lambda message: click.echo(message, err=True))
     try:
-        return open_answerer(settings, build_seeds_if_missing=True, echo=echo)
+        answerer = open_answerer(settings, seed_fresh_default=True, echo=echo)
     except (StoreError, EncoderError, RerankModelError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         raise damaged_store(settings, exc) from None
+    if not live:
+        return answerer
+    from retrieval.live import LiveAnswerer
+    from retrieval.store import IndexStore
+
+    return LiveAnswerer(answerer, IndexStore(settings.index_dir), settings.get("index", "reload_seconds")).start()
 
 
 @click.group(
@@ -101,12 +112,15 @@ def main():
 @click.option("--rebuild", is_flag=True, help="Ignore the current index and build afresh (cached vectors are reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning, not only the first few.")
-def index(paths, index, rebuild, as_json, verbose):
+@click.option("--wait", "wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
+              help="How long to wait while another `newsdesk index` writes this index (default 300; 0: not at all).")
+def index(paths, index, rebuild, as_json, verbose, wait):
     """Index .txt (seed format) and .jsonl articles from files and folders.
 
     Running it again embeds only new or changed articles and drops articles whose file was
     removed. Bad inputs are skipped with a warning naming file and line; nothing indexed
-    before is lost.
+    before is lost. One `newsdesk index` writes an index folder at a time; another waits for
+    it (--wait). A path that does not exist fails the run after the rest is indexed.
     """
     import sqlite3
 
@@ -115,16 +129,18 @@ def index(paths, index, rebuild, as_json, verbose):
     from retrieval.store import StoreError
 
     _skip_final_collection()
-    settings = load_settings(index)
+    settings = load_settings(index, wait=wait)
     try:
-        report = Indexer(settings).index_paths(paths, rebuild=rebuild)
+        report = Indexer(settings, echo=_to_stderr).index_paths(paths, rebuild=rebuild)
     except (StoreError, EncoderError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         # Bad input files never get here (ingest skips them); this is the store or the disk.
         raise damaged_store(settings, exc) from None
+    missing = [str(p) for p in paths if not os.path.lexists(p)]
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+        _fail_on_missing(missing, as_json)
         return
     limit = None if verbose else 20
     for kind, problems in (("skipped", report.skipped), ("warning", report.warnings)):
@@ -138,6 +154,20 @@ def index(paths, index, rebuild, as_json, verbose):
         f"index {state}: {report.articles} articles, {report.sentences} sentences "
         f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {settings.index_dir}"
     )
+    _fail_on_missing(missing, as_json)
+
+
+def _to_stderr(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def _fail_on_missing(missing: list[str], as_json: bool) -> None:
+    """A path given that does not exist is a mistake to fix (a typo, an unmounted share): the
+    rest is indexed, then the run fails so a cron job or script notices."""
+    if missing:
+        raise click.ClickException(
+            f"not found: {', '.join(missing)} (the other paths were indexed); check the path"
+        )
 
 
 def _skip_final_collection() -> None:
@@ -213,14 +243,21 @@ def _print_answer(answer, as_json: bool) -> None:
 @click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
 def chat(index, k, mode):
     """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
-    from retrieval.types import QuestionError
-
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
         readline = None
     settings = load_settings(index, mode)
-    answerer = open_for_questions(settings)
+    answerer = open_for_questions(settings, live=True)
+    try:
+        _chat(answerer, k, mode)
+    finally:
+        answerer.stop()
+
+
+def _chat(answerer, k, mode) -> None:
+    from retrieval.types import QuestionError
+
     _skip_final_collection()
     stats = answerer.stats()
     click.echo(f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. Ctrl-D or :q quits.")

@@ -58,7 +58,7 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
                                             "rerank": {"cross_encoder": "" if no_rerank else None}})
     except ConfigError as exc:
         raise EvalError(str(exc)) from None
-    primary = mode or str(settings.get("retrieval", "mode", "hybrid"))
+    primary = mode or settings.get("retrieval", "mode")
     if primary not in MODES:
         raise EvalError(f"configured retrieval mode {primary!r} is unknown; pass --mode {'|'.join(MODES)}")
     missing = [str(p) for p in articles if not p.exists()]

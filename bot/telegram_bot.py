@@ -401,7 +401,12 @@ def bot_command(index_dir: str | None) -> None:
     try:
         from bot.cli import open_for_questions  # loads the model stack; only when running
 
-        run_application(build_application(tg, open_for_questions(settings)), tg)
+        # The bot follows the index: articles committed while it runs are answered from.
+        answerer = open_for_questions(settings, live=True)
+        try:
+            run_application(build_application(tg, answerer), tg)
+        finally:
+            answerer.stop()  # no watcher outlives the bot
     except InvalidToken:
         raise click.ClickException("Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather") from None
     except NetworkError as exc:

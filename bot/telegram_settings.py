@@ -100,8 +100,8 @@ def _ids(value: Any, name: str) -> frozenset[int]:
     return frozenset(ids)
 
 
-def _number(section: Mapping[str, Any], key: str, default: float, minimum: float, kind: type = int) -> Any:
-    value = section.get(key, default)
+def _number(section: Mapping[str, Any], key: str, minimum: float, kind: type = int) -> Any:
+    value = section[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value < minimum:
         raise ConfigError(f"[telegram] {key} = {value!r}: use a number of at least {minimum}")
     return kind(value)
@@ -135,35 +135,35 @@ def load_telegram_settings(settings: Settings, env: Mapping[str, str] | None = N
     env = os.environ if env is None else env
     token = read_token(env)
     section = settings.section("telegram")
-    mode = str(section.get("mode", "polling"))
+    mode = section["mode"]
     if mode not in MODES:
         raise ConfigError(f"[telegram] mode = {mode!r}: use \"polling\" or \"webhook\"")
-    webhook_url = str(section.get("webhook_url", "")).strip()
+    webhook_url = section["webhook_url"].strip()
     # Telegram's own servers only call https:// webhooks; a self-hosted Bot API server may use http://.
     if mode == "webhook" and not re.match(r"^https?://[^/\s]+", webhook_url):
         raise ConfigError("[telegram] mode = \"webhook\" needs webhook_url, the public https:// address Telegram posts to")
     users = _ids(env[ALLOWED_USERS_ENV], ALLOWED_USERS_ENV) if env.get(ALLOWED_USERS_ENV) else None
     chats = _ids(env[ALLOWED_CHATS_ENV], ALLOWED_CHATS_ENV) if env.get(ALLOWED_CHATS_ENV) else None
-    examples = section.get("examples", [])
+    examples = section["examples"]
     examples = [examples] if isinstance(examples, str) else examples
     examples = tuple(str(e) for e in examples if str(e).strip()) or TelegramSettings.examples
     return TelegramSettings(
         token=token,
-        base_url=_base_url(env.get(BASE_URL_ENV) or str(section.get("base_url", "https://api.telegram.org"))),
+        base_url=_base_url(env.get(BASE_URL_ENV) or section["base_url"]),
         mode=mode,
-        poll_timeout=_number(section, "poll_timeout", 10, 0),
+        poll_timeout=_number(section, "poll_timeout", 0),
         webhook_url=webhook_url,
-        webhook_listen=str(section.get("webhook_listen", "127.0.0.1")),
-        webhook_port=_number(section, "webhook_port", 8443, 1),
-        webhook_path=str(section.get("webhook_path", "telegram")).strip("/"),
-        allowed_users=users if users is not None else _ids(section.get("allowed_users"), "[telegram] allowed_users"),
-        allowed_chats=chats if chats is not None else _ids(section.get("allowed_chats"), "[telegram] allowed_chats"),
-        questions_per_window=_number(section, "questions_per_window", 6, 0),
-        inline_queries_per_window=_number(section, "inline_queries_per_window", 30, 0),
-        rate_window_seconds=_number(section, "rate_window_seconds", 60, 1, float),
-        k=_number(section, "k", 5, 1),
-        max_question_chars=_number(section, "max_question_chars", 1000, 1),
-        workers=_number(section, "workers", 4, 1),
+        webhook_listen=section["webhook_listen"],
+        webhook_port=_number(section, "webhook_port", 1),
+        webhook_path=section["webhook_path"].strip("/"),
+        allowed_users=users if users is not None else _ids(section["allowed_users"], "[telegram] allowed_users"),
+        allowed_chats=chats if chats is not None else _ids(section["allowed_chats"], "[telegram] allowed_chats"),
+        questions_per_window=_number(section, "questions_per_window", 0),
+        inline_queries_per_window=_number(section, "inline_queries_per_window", 0),
+        rate_window_seconds=_number(section, "rate_window_seconds", 1, float),
+        k=_number(section, "k", 1),
+        max_question_chars=_number(section, "max_question_chars", 1),
+        workers=_number(section, "workers", 1),
         examples=examples,
     )
 

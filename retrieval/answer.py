@@ -6,6 +6,7 @@ prints describes exactly what users are shown.
 
 from __future__ import annotations
 
+import copy
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -35,29 +36,36 @@ class Answerer:
         self.encoder = encoder
         self.settings = settings
         self.tokenizer = Tokenizer()
+        # Settings arrive checked and typed (retrieval/config.py); defaults are config/default.toml's.
         retrieval = settings.section("retrieval")
-        self.default_mode = Mode.parse(retrieval.get("mode", "hybrid"))
-        self.fusion = FusionMethod.parse(retrieval.get("fusion", "rrf"))
-        self.rrf_k = float(retrieval.get("rrf_k", 60))
-        self.weights = [float(retrieval.get("bm25_weight", 1.0)), float(retrieval.get("dense_weight", 1.0))]
-        self.candidates = int(retrieval.get("candidates", 100))
-        self.default_k = int(retrieval.get("k", 5))
+        self.default_mode = Mode.parse(retrieval["mode"])
+        self.fusion = FusionMethod.parse(retrieval["fusion"])
+        self.rrf_k = retrieval["rrf_k"]
+        self.weights = [retrieval["bm25_weight"], retrieval["dense_weight"]]
+        self.candidates = retrieval["candidates"]
+        self.default_k = retrieval["k"]
         rerank = settings.section("rerank")
         weights = {name: float(rerank.get(name, 0.0)) for name in FEATURES}
         matcher = TermMatcher.from_encoder(encoder) if self.fusion is FusionMethod.FEATURES and weights["match"] else None
         self.reranker = FeatureReranker(
-            weights, {kind: float(w) for kind, w in rerank.get("type_weights", {}).items()}, matcher,
+            weights, dict(rerank["type_weights"]), matcher,
         )
-        self.passages = int(rerank.get("passages", 5))
+        self.passages = rerank["passages"]
         reading = ReadingSettings.from_section(rerank)
         # The cross-encoder reads the head of the hybrid ranking; None: features alone.
         self.reader = ReadingReranker(reading, scorer) if reading.enabled and scorer is not None else None
         answer = settings.section("answer")
-        self.max_chars = int(answer.get("max_question_chars", 1000))
-        self.min_dense_score = float(answer.get("min_dense_score", 0.3))
-        self.min_score = float(answer.get("min_score", 0.0))
-        self.timeline_margin = float(answer.get("timeline_margin", 1.0))
-        self.duplicates = NearDuplicates(float(answer.get("duplicate_overlap", 0.6)))
+        self.max_chars = answer["max_question_chars"]
+        self.min_dense_score = answer["min_dense_score"]
+        self.min_score = answer["min_score"]
+        self.timeline_margin = answer["timeline_margin"]
+        self.duplicates = NearDuplicates(answer["duplicate_overlap"])
+
+    def with_index(self, index: SearchIndex) -> "Answerer":
+        """The same answerer (settings, encoder, reranker) over another generation of the index."""
+        other = copy.copy(self)
+        other.index = index
+        return other
 
     def check_question(self, question: str) -> str:
         """The question as it will be searched; QuestionError with advice when it cannot be."""
@@ -204,30 +212,37 @@ class Answerer:
 def open_answerer(
     settings: Settings,
     index_dir: Path | None = None,
-    build_seeds_if_missing: bool = False,
+    seed_fresh_default: bool = False,
     echo: Callable[[str], None] | None = None,
     encoder=None,
 ) -> Answerer:
-    """Load the store and the model once; on first use, build the seed index when asked to."""
+    """Load the store and the model once.
+
+    With ``seed_fresh_default``, the seed articles are indexed first when the folder is the
+    default index folder (config/default.toml's) and nothing was ever written there: a fresh
+    clone. Any other folder without a committed index (missing, empty, a typo, a first build
+    running or killed) raises StoreMissing naming the command to run, and nothing is written.
+    """
     store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
-    model = settings.get("model", "name", "minilm")
+    model = settings.get("model", "name")
     try:
         store.current()
     except StoreMissing:
-        if not build_seeds_if_missing:
+        default = settings.with_index_dir(store.root).is_default_index()
+        if not (seed_fresh_default and default and store.is_fresh()):
             raise
         from retrieval.indexer import Indexer
 
         seeds = settings.seed_dir
         if echo:
             echo(f"No index at {store.root} yet: building it from the seed articles in {seeds} (once).")
-        indexer = Indexer(settings, store.root)
+        indexer = Indexer(settings, store.root, echo=echo)
         report = indexer.index_paths([seeds])
         encoder = encoder or indexer._encoder
         if echo:
             echo(report.summary())
     index = load_search_index(store, model=model)
-    encoder = encoder or load_encoder(model, int(settings.get("model", "batch_size", 64)), settings.get("model", "device", "cpu"))
+    encoder = encoder or load_encoder(model, settings.get("model", "batch_size"), settings.get("model", "device"))
     return Answerer(index, encoder, settings, scorer=load_scorer(settings))
 
 

@@ -17,20 +17,22 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import numpy as np
 
 from retrieval.config import Settings
+from retrieval.diskspace import disk_full_error, is_disk_full
 from retrieval.embed import EmbeddingCache, EncoderError, encode_with_cache, load_encoder
 from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
+from retrieval.progress import ProgressLog
 from retrieval.search_index import ARTICLE_TEXTS, ARTICLES, live_articles, read_article_texts, write_segment_files
-from retrieval.segment_builder import HNSW_MIN_SENTENCES, SegmentBuilder, SplitArticles
+from retrieval.segment_builder import SegmentBuilder, SplitArticles
 from retrieval.split import SentenceSplitter
 from retrieval.store import SEGMENTS, Generation, IndexStore, StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Article
-from retrieval.vectors import EF_CONSTRUCTION, EF_SEARCH, HNSW_M
+from retrieval.writer_lock import WriterLock
 
 
 @dataclass
@@ -131,20 +133,26 @@ class Indexer:
     """
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None,
-                 encoder=None, cache_path: Path | None = None, use_cache: bool = True):
+                 encoder=None, cache_path: Path | None = None, use_cache: bool = True,
+                 echo: Callable[[str], None] | None = None):
         self.settings = settings
         self.store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
-        self.model_name = settings.get("model", "name", "minilm")
+        self.echo = echo  # where waiting for the writer lock and progress are told; None: silent
+        # Every run that changes the folder holds its writer lock from reading the live
+        # generation to committing the next, so two writers never build on the same one.
+        self.lock = WriterLock(self.store.root, settings.get("index", "writer_wait_seconds"), echo)
+        self.model_name = settings.get("model", "name")
         self.progress = progress
         self._encoder = encoder
         self._dim: int | None = None  # vector size, known before the model loads when a generation gives it
         self._building_on = False  # this run adds to a live generation (its vectors must keep their size)
         self._verified: set[str] = set()  # files of the live generation checked in this run
         self._cached: tuple[list[str], dict[int, np.ndarray]] | None = None  # cache lookup made before the build
+        self._needed: int | None = None  # bytes this run is about to write, for a disk-full message
         self.cache_path = Path(cache_path) if cache_path else self.store.cache_path
         self.use_cache = use_cache
         self.policy = CompactionPolicy(
-            int(settings.get("index", "max_segments", 8)), float(settings.get("index", "max_deleted_fraction", 0.25)),
+            settings.get("index", "max_segments"), settings.get("index", "max_deleted_fraction"),
         )
 
     @property
@@ -153,8 +161,8 @@ class Indexer:
         if self._encoder is None:
             try:
                 self._encoder = load_encoder(
-                    self.model_name, batch_size=int(self.settings.get("model", "batch_size", 64)),
-                    device=self.settings.get("model", "device", "cpu"),
+                    self.model_name, batch_size=self.settings.get("model", "batch_size"),
+                    device=self.settings.get("model", "device"),
                 )
             except EncoderError:
                 raise
@@ -168,8 +176,10 @@ class Indexer:
     def index_paths(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         """Index .txt/.jsonl files and folders; articles whose file is gone or changed are updated."""
         paths = [Path(p) for p in paths]
-        result = read_paths(paths)
-        folders = [str(p.resolve()) for p in paths if p.is_dir()]
+        result = read_paths(paths, self.settings.get("ingest", "date_order"))
+        # Articles whose file is gone are dropped when it was below a folder read this run,
+        # including folders reached through a symlink (their real paths are the scopes).
+        folders = result.folders
         clean_scopes = set(result.scopes) - {_scope_of_problem(p) for p in result.skipped}
 
         def covers(scope: str) -> bool:
@@ -249,6 +259,17 @@ class Indexer:
             raise StoreError(f"index at {self.store.root} cannot be read ({exc}): {self.store.rebuild_hint()}") from None
 
     def _update(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
+        self._needed = None
+        with self.lock:
+            try:
+                return self._update_locked(pairs, skipped, warnings, inputs, covers, rebuild)
+            except (OSError, sqlite3.Error) as exc:
+                full = disk_full_error(exc, self.store.root, self._needed)
+                if full is None:
+                    raise
+                raise full from None
+
+    def _update_locked(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
         started = time.perf_counter()
         report = IngestReport(read=inputs, skipped=list(skipped), warnings=list(warnings))
         unique = drop_duplicates([a for a, _ in pairs], report.skipped)
@@ -305,7 +326,12 @@ class Indexer:
             entries.append(self._write_segment(added, report, lambda: self._verify_rest(generation, report)))
         else:
             self._verify_rest(generation, report)
-        self._write_generation(entries, [r for r, _, _ in live] + new_records, report)
+        try:
+            self._write_generation(entries, [r for r, _, _ in live] + new_records, report)
+        except Exception:
+            if added:  # the segment no generation will list would only hold space
+                self.store.discard_segment(entries[-1]["name"])
+            raise
 
     def _live_contents(self, entries, live, generation) -> list[tuple[dict[str, Any], str]]:
         """Records and full texts of the live articles of segments about to be merged."""
@@ -323,14 +349,15 @@ class Indexer:
         of the live generation), then build and write the segment."""
         builder = SegmentBuilder(
             lambda texts: self._embed(texts, report),
-            min_sentence_chars=int(self.settings.get("split", "min_sentence_chars", 12)),
-            vector_index=self.settings.get("retrieval", "vector_index", "auto"),
-            hnsw_min=int(self.settings.get("retrieval", "hnsw_min_sentences", HNSW_MIN_SENTENCES)),
-            hnsw_m=int(self.settings.get("retrieval", "hnsw_m", HNSW_M)),
-            ef_construction=int(self.settings.get("retrieval", "hnsw_ef_construction", EF_CONSTRUCTION)),
-            ef_search=int(self.settings.get("retrieval", "hnsw_ef_search", EF_SEARCH)),
+            min_sentence_chars=self.settings.get("split", "min_sentence_chars"),
+            vector_index=self.settings.get("retrieval", "vector_index"),
+            hnsw_min=self.settings.get("retrieval", "hnsw_min_sentences"),
+            hnsw_m=self.settings.get("retrieval", "hnsw_m"),
+            ef_construction=self.settings.get("retrieval", "hnsw_ef_construction"),
+            ef_search=self.settings.get("retrieval", "hnsw_ef_search"),
         )
         split = builder.split([r for r, _ in added], [t for _, t in added])
+        self._needed = _estimate_bytes(split, self._dim or 384)
         self._prepare_vectors(split, report)
         before_build()
         data = builder.build_split(split)
@@ -348,7 +375,7 @@ class Indexer:
         sentences = sum(r.get("sentences", 0) for r in records)
         self.store.commit({
             "model": self.model_name, "dim": dims.pop() if dims else self._dim or self.encoder.dim,
-            "vector_index": self.settings.get("retrieval", "vector_index", "auto"),
+            "vector_index": self.settings.get("retrieval", "vector_index"),
             "splitter": SentenceSplitter.version, "tokenizer": Tokenizer.version,
             "counts": {
                 "articles": len(records), "sentences": sentences, "chunks": sum(r.get("chunks", 0) for r in records),
@@ -387,6 +414,8 @@ class Indexer:
         try:
             return self._embed_with_cache(texts, report)
         except sqlite3.DatabaseError as exc:
+            if is_disk_full(exc):
+                raise  # a write failed for want of space: the cache itself is sound, leave it be
             # The cache only saves work: a damaged one is set aside and the run goes on without it.
             for suffix in ("", "-wal", "-shm"):
                 path = Path(f"{self.cache_path}{suffix}")
@@ -416,24 +445,42 @@ class Indexer:
             found, self._dim = None, encoder.dim  # a rebuild with a changed model: the size guessed was the old one
         cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim) if self.use_cache else None
         try:
-            disable = None if self.progress is None else not self.progress  # None: only on a terminal
+            terminal = sys.stderr.isatty() if self.progress is None else self.progress
+            every = self.settings.get("index", "progress_seconds")
+            # Off a terminal (cron, a pipe, a log file) a bar shows nothing: plain lines instead.
+            log = ProgressLog(len(texts), every, self.echo) if not terminal and self.echo and every > 0 else None
             with tqdm(total=len(texts), desc="embedding", unit="sent", file=sys.stderr,
-                      disable=disable, leave=False) as bar:
+                      disable=not terminal, leave=False) as bar:
+
+                def step(count: int) -> None:
+                    bar.update(count)
+                    if log:
+                        log.update(count)
+
                 if found is None:
-                    vectors, encoded = encode_with_cache(encoder, cache, texts, progress=bar.update)
+                    vectors, encoded = encode_with_cache(encoder, cache, texts, progress=step)
                 else:  # looked up already: only the missing texts go to the model
                     vectors = np.zeros((len(texts), encoder.dim), dtype=np.float32)
                     for i, vector in found.items():
                         vectors[i] = vector
-                    bar.update(len(found))
+                    step(len(found))
                     missing = [i for i in range(len(texts)) if i not in found]
                     vectors[missing], encoded = encode_with_cache(
-                        encoder, cache, [texts[i] for i in missing], progress=bar.update)
+                        encoder, cache, [texts[i] for i in missing], progress=step)
                 report.encoded += encoded
         finally:
             if cache:
                 cache.close()
         return vectors
+
+
+def _estimate_bytes(split: SplitArticles, dim: int) -> int:
+    """Roughly what a segment of these articles takes on disk, with its cache entries: the
+    article and sentence texts, postings about their size again, and one float32 vector a
+    sentence twice (segment and cache), plus a little per sentence for arrays and keys."""
+    text = sum(len(t.encode("utf-8")) for t in split.texts)
+    sentences = sum(len(t.encode("utf-8")) for t in split.embed_texts)
+    return text + 2 * sentences + len(split.embed_texts) * (2 * 4 * dim + 64)
 
 
 def _scope_of_problem(problem: Problem) -> str:

@@ -152,14 +152,31 @@ class IndexStore:
         """The live generation, checked; raises StoreError naming the fix."""
         pointer = self.root / CURRENT
         if not pointer.exists():
-            if any(self.root.glob("gen-*")) or any((self.root / SEGMENTS).glob("seg-*")):
-                raise StoreError(f"index at {self.root} is damaged (CURRENT is missing): {self.rebuild_hint()}")
-            raise StoreMissing(f"no index at {self.root}: run `newsdesk index PATH...` to build one")
+            # Nothing committed yet: no folder, an empty one, or a first build still running or
+            # killed (its segments and generation exist, CURRENT not yet). Readers never answer
+            # from an uncommitted state, and never build one themselves.
+            if any(self.root.glob("gen-*")):
+                state = " (CURRENT is missing: a commit was cut short; `newsdesk index` finishes it)"
+            elif self._has_build_files():
+                state = " (a first build is unfinished or still running)"
+            else:
+                state = ""
+            raise StoreMissing(f"no index at {self.root}{state}: run `newsdesk index PATH --index {self.root}`")
         try:
             name = pointer.read_text(encoding="utf-8").strip()
         except (OSError, ValueError):
             name = "?"
         return self._read_generation(name)
+
+    def _has_build_files(self) -> bool:
+        return any(self.root.glob(".gen-*")) or (self.root / SEGMENTS).exists()
+
+    def is_fresh(self) -> bool:
+        """Nothing was ever written here: no folder, or one holding at most its README."""
+        try:
+            return not self.root.exists() or all(p.name == "README.md" for p in self.root.iterdir())
+        except OSError:
+            return False
 
     def _read_generation(self, name: str) -> Generation:
         """The generation folder ``name``, checked; raises StoreError naming the fix."""
@@ -195,10 +212,14 @@ class IndexStore:
     def _point_at(self, name: str) -> None:
         """Make generation ``name`` the live one, atomically."""
         pointer_tmp = self.root / f".{CURRENT}.tmp"
-        pointer_tmp.write_text(name + "\n", encoding="utf-8")
-        with pointer_tmp.open("rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(pointer_tmp, self.root / CURRENT)
+        try:
+            pointer_tmp.write_text(name + "\n", encoding="utf-8")
+            with pointer_tmp.open("rb") as handle:
+                os.fsync(handle.fileno())
+            os.replace(pointer_tmp, self.root / CURRENT)
+        except BaseException:
+            pointer_tmp.unlink(missing_ok=True)
+            raise
         _fsync_dir(self.root)
 
     def recover_pointer(self) -> None:
@@ -240,15 +261,20 @@ class IndexStore:
         name = f"seg-{max([n for n in numbers if n is not None], default=0) + 1:06d}"
         tmp = segments / f".{name}.tmp"
         tmp.mkdir()
-        description = fill(tmp)
-        description["format_version"] = FORMAT_VERSION
-        (tmp / SEGMENT_MANIFEST).write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
-        files = {
-            f"{SEGMENTS}/{name}/{p.relative_to(tmp).as_posix()}": {"bytes": p.stat().st_size, "blake2b": _checksum(p)}
-            for p in sorted(tmp.rglob("*")) if p.is_file()
-        }
-        _fsync_tree(tmp)
-        os.rename(tmp, segments / name)
+        try:
+            description = fill(tmp)
+            description["format_version"] = FORMAT_VERSION
+            (tmp / SEGMENT_MANIFEST).write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
+            files = {
+                f"{SEGMENTS}/{name}/{p.relative_to(tmp).as_posix()}": {"bytes": p.stat().st_size, "blake2b": _checksum(p)}
+                for p in sorted(tmp.rglob("*")) if p.is_file()
+            }
+            _fsync_tree(tmp)
+            os.rename(tmp, segments / name)
+        except BaseException:
+            # A failed write (a full disk above all) must not keep the space it took.
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         _fsync_dir(segments)
         return {"name": name, **description, "files": files}
 
@@ -269,13 +295,38 @@ class IndexStore:
             "format_version": FORMAT_VERSION, "generation": number,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files,
         }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
-        _fsync_tree(tmp)
-        os.rename(tmp, final)
+        try:
+            (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
+            _fsync_tree(tmp)
+            os.rename(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         _fsync_dir(self.root)
-        self._point_at(final.name)
+        try:
+            self._point_at(final.name)
+        except BaseException:
+            if self._live_name() != final.name:  # never made live: it only holds space
+                shutil.rmtree(final, ignore_errors=True)
+            raise
         self._remove_old(keep=final.name)
         return Generation(final, manifest)
+
+    def _live_name(self) -> str | None:
+        try:
+            return (self.root / CURRENT).read_text(encoding="utf-8").strip()
+        except (OSError, ValueError):
+            return None
+
+    def discard_segment(self, name: str) -> None:
+        """Remove a segment a failed commit wrote, unless a generation on disk lists it."""
+        for path in self.root.glob("gen-*"):
+            try:
+                if any(s["name"] == name for s in json.loads((path / MANIFEST).read_text(encoding="utf-8"))["segments"]):
+                    return
+            except (OSError, ValueError, KeyError, TypeError):
+                return  # cannot tell: keep it (the next commit's clean-up decides)
+        shutil.rmtree(self.root / SEGMENTS / name, ignore_errors=True)
 
     @staticmethod
     def segment_entries(generation: Generation) -> list[dict[str, Any]]:

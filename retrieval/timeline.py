@@ -8,10 +8,6 @@ import re
 from retrieval.answer_types import AnswerType
 from retrieval.types import Evidence, TimelineEntry
 
-# Evidence scoring within this margin of the best sentence is "best evidence" (config
-# [answer] timeline_margin; reranker scores are sums of weighted features, so a margin in
-# score units means the same whatever the best score is).
-MARGIN = 3.0
 _DIGITS = re.compile(r"[^\d.]")
 # Quantity words that name no figure: "hundreds of soldiers" does not disagree with "1,700".
 _WORD = re.compile(r"[a-z]+")
@@ -46,9 +42,13 @@ def stated_figure(text: str, highlights: list[tuple[int, int]], question: str = 
     return None
 
 
-def build_timeline(evidence: list[Evidence], kind: AnswerType, margin: float = MARGIN,
+def build_timeline(evidence: list[Evidence], kind: AnswerType, margin: float,
                    question: str = "") -> list[TimelineEntry]:
-    """Dated figures from the strongest evidence when they disagree; empty when they agree."""
+    """Dated figures from the strongest evidence when they disagree; empty when they agree.
+
+    Evidence scoring within ``margin`` of the best sentence is "best evidence" ([answer]
+    timeline_margin; reranker scores are sums of weighted features, so a margin in score
+    units means the same whatever the best score is)."""
     if kind is not AnswerType.QUANTITY or not evidence:
         return []
     floor = evidence[0].score - margin

@@ -31,6 +31,24 @@ def isolated_index(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def fresh_clone(tmp_path, monkeypatch) -> Path:
+    """A fresh clone's default index folder (config/default.toml's `dir`), here in tmp_path:
+    the one folder `ask` seeds by itself. Returns the folder."""
+    import retrieval.config as config
+
+    index_dir = tmp_path / "clone" / "index"
+    index_dir.mkdir(parents=True)
+    (index_dir / "README.md").write_text("The built index store (generated, never committed).\n")
+    text = config.DEFAULT_CONFIG.read_text(encoding="utf-8")
+    text = text.replace('dir = "index"', f'dir = "{index_dir}"', 1).replace('seed_dir = "seeds"', f'seed_dir = "{SEEDS}"', 1)
+    default = tmp_path / "clone" / "default.toml"
+    default.write_text(text, encoding="utf-8")
+    monkeypatch.setattr(config, "DEFAULT_CONFIG", default)
+    monkeypatch.delenv("NEWSDESK_INDEX_DIR")
+    return index_dir
+
+
+@pytest.fixture
 def fake_settings(isolated_index) -> Settings:
     """Settings with the deterministic hashing encoder: fast, no model load."""
     return Settings.load(overrides={"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"}})

@@ -70,7 +70,7 @@ def test_mode_flag_selects_the_retriever(cli, indexed):
         assert data["mode"] == mode
 
 
-def test_first_ask_on_a_fresh_clone_builds_the_seed_index_and_says_so(cli):
+def test_first_ask_on_a_fresh_clone_builds_the_seed_index_and_says_so(cli, fresh_clone):
     result = cli.invoke(main, ["ask", "troops Poland"])
     assert result.exit_code == 0, result.output
     assert "building it from the seed articles" in result.output

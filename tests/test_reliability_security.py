@@ -338,6 +338,8 @@ def test_the_bot_command_failing_to_start_never_shows_the_token(tmp_path, monkey
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("NEWSDESK_TELEGRAM_BASE_URL", server.url)
     monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
+    built = CliRunner().invoke(main, ["index", str(PROJECT_ROOT / "seeds"), "--index", str(tmp_path / "index")])
+    assert built.exit_code == 0, built.output  # the bot answers only from a committed index
     loop = asyncio.new_event_loop()  # run_polling runs on the current loop and closes it, as in a real process
     asyncio.set_event_loop(loop)
     logging_state = keep_logging_state()

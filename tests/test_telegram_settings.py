@@ -7,7 +7,9 @@ import pickle
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article
 
+from bot.cli import main
 from bot.telegram_bot import bot_command
 from bot.telegram_settings import load_telegram_settings, redact_logs
 from retrieval.config import ConfigError, Settings
@@ -118,6 +120,8 @@ def test_an_unreachable_bot_api_server_is_a_one_line_error_naming_it(monkeypatch
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("NEWSDESK_TELEGRAM_BASE_URL", "http://127.0.0.1:9")  # the discard port: nothing listens
     monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
+    write_article(tmp_path / "articles", "harbour.txt", "The council approved a new harbour bridge on Monday.")
+    assert CliRunner().invoke(main, ["index", str(tmp_path / "articles"), "--index", str(tmp_path / "index")]).exit_code == 0
     result = CliRunner().invoke(bot_command, ["--index", str(tmp_path / "index")])
     assert result.exit_code == 1
     [error] = [line for line in result.output.splitlines() if line.startswith("Error:")]

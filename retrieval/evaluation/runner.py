@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import sys
 import tempfile
 import time
@@ -80,7 +79,7 @@ def prepared_answerer(settings: Settings, gold: GoldSet, articles: Sequence[Path
             target = index_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsdesk-eval-")))
             into = str(index_dir) if index_dir else "a temporary index"
             settings = with_index_dir(settings, target)
-            indexer = Indexer(settings, target)
+            indexer = Indexer(settings, target, echo=echo)
             if articles:
                 report = indexer.index_paths(list(articles))
                 corpus = f"{', '.join(map(str, articles))} indexed into {into}"
@@ -100,9 +99,9 @@ def prepared_answerer(settings: Settings, gold: GoldSet, articles: Sequence[Path
         else:
             target = index_dir or settings.index_dir
             settings = with_index_dir(settings, target)
-            # Like `newsdesk ask`, the default index is built from the seeds on first use; a
-            # folder named with --index must already hold one (a typo should not build one).
-            answerer = open_answerer(settings, target, build_seeds_if_missing=index_dir is None, echo=echo)
+            # Like `newsdesk ask`: only the default folder on a fresh clone is seeded; any other
+            # folder must already hold a committed index (a typo must not build one).
+            answerer = open_answerer(settings, target, seed_fresh_default=True, echo=echo)
             stats = answerer.stats()
             corpus = f"existing index {target} ({stats['articles']} articles, {stats['sentences']} sentences)"
         yield answerer, corpus
@@ -110,9 +109,7 @@ def prepared_answerer(settings: Settings, gold: GoldSet, articles: Sequence[Path
 
 def with_index_dir(settings: Settings, index_dir: Path) -> Settings:
     """A copy of ``settings`` pointing at ``index_dir``."""
-    data = copy.deepcopy(settings.data)
-    data.setdefault("index", {})["dir"] = str(index_dir)
-    return Settings(data)
+    return settings.with_index_dir(index_dir)
 
 
 def _ms_since(start: float) -> float:

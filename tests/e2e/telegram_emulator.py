@@ -68,7 +68,11 @@ class BotCommand:
             # The command itself is under test here, not answer quality: the fast encoder will do.
             "NEWSDESK_MODEL": "hashing", "HF_HUB_OFFLINE": "1", **env,
         }
-        command = [sys.executable, "-c", "from bot.cli import main; main()", "bot", "--index", str(workdir / "index")]
+        newsdesk = [sys.executable, "-c", "from bot.cli import main; main()"]
+        # The bot answers only from a committed index; the operator builds it first.
+        subprocess.run([*newsdesk, "index", str(PROJECT_ROOT / "seeds"), "--index", str(workdir / "index")],
+                       cwd=PROJECT_ROOT, env=environment, check=True, capture_output=True)
+        command = [*newsdesk, "bot", "--index", str(workdir / "index")]
         self.log_path = workdir / "bot.log"
         with open(self.log_path, "w") as log:  # a file, not a pipe, so a chatty run never blocks on a full pipe
             self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
@@ -203,11 +207,13 @@ def real_answerer(tmp_path_factory):
     """The real answering core with the real model over the seed articles, in a fresh index."""
     os.environ["HF_HUB_OFFLINE"] = "1"
     from retrieval.answer import open_answerer
-    from retrieval.config import Settings
+    from retrieval.config import PROJECT_ROOT, Settings
+    from retrieval.indexer import Indexer
 
     index_dir = tmp_path_factory.mktemp("index")
     settings = Settings.load(overrides={"index": {"dir": str(index_dir)}, "model": {"name": "minilm"}})
-    return open_answerer(settings, build_seeds_if_missing=True)
+    Indexer(settings, index_dir, progress=False).index_paths([PROJECT_ROOT / "seeds"])
+    return open_answerer(settings)
 
 
 @pytest.fixture
