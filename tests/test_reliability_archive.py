@@ -296,14 +296,14 @@ def test_a_config_mistake_is_named_with_its_source_and_never_blamed_on_the_index
 def test_the_valid_settings_are_the_keys_of_default_toml_so_new_ones_need_no_code(tmp_path):
     default = tmp_path / "default.toml"
     default.write_text((PROJECT_ROOT / "config/default.toml").read_text(encoding="utf-8")
-                       .replace("[rerank]\n", "[rerank]\ncross_encoder = false\nce_candidates = 20\nce_weight = 1.0\n", 1))
+                       .replace("[rerank]\n", "[rerank]\nnew_flag = false\nnew_count = 20\nnew_weight = 1.0\n", 1))
     extra = tmp_path / "extra.toml"
-    extra.write_text("[rerank]\ncross_encoder = true\nce_candidates = 30\nce_weight = 2\n")
+    extra.write_text("[rerank]\nnew_flag = true\nnew_count = 30\nnew_weight = 2\n")
     settings = Settings.load(default, env={"NEWSDESK_CONFIG": str(extra)})
-    assert settings.get("rerank", "cross_encoder") is True and settings.get("rerank", "ce_weight") == 2.0
-    assert settings.source("rerank", "ce_candidates") == f"file {extra} (NEWSDESK_CONFIG)"
-    extra.write_text('[rerank]\nce_candidates = "many"\n')
-    with pytest.raises(ConfigError, match=r"\[rerank\] ce_candidates = 'many' from file .* whole number"):
+    assert settings.get("rerank", "new_flag") is True and settings.get("rerank", "new_weight") == 2.0
+    assert settings.source("rerank", "new_count") == f"file {extra} (NEWSDESK_CONFIG)"
+    extra.write_text('[rerank]\nnew_count = "many"\n')
+    with pytest.raises(ConfigError, match=r"\[rerank\] new_count = 'many' from file .* whole number"):
         Settings.load(default, env={"NEWSDESK_CONFIG": str(extra)})
     with pytest.raises(ConfigError, match="unknown setting"):
         Settings.load(env={"NEWSDESK_CONFIG": str(tmp_path / "extra.toml")})  # not in the shipped defaults
