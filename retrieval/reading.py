@@ -29,16 +29,16 @@ class PairScorer(Protocol):
 
 @dataclass(frozen=True)
 class ReadingSettings:
-    """The [rerank] cross-encoder settings, typed."""
+    """The [rerank] cross-encoder settings, typed (defaults live in config/default.toml only)."""
 
-    model: str = "reranker-minilm-l6-qa"
-    precision: str = "int8"
-    candidates: int = 10
-    feature_weight: float = 0.5
-    skip_margin: float = 0.0
-    max_length: int = 128
-    threads: int = 1
-    min_score: float = -3.0
+    model: str
+    precision: str
+    candidates: int
+    feature_weight: float
+    skip_margin: float
+    max_length: int
+    threads: int
+    min_score: float
 
     @property
     def enabled(self) -> bool:
@@ -46,30 +46,23 @@ class ReadingSettings:
 
     @classmethod
     def from_section(cls, rerank: dict) -> "ReadingSettings":
-        defaults = cls()
+        from retrieval.config import ConfigError
 
-        def value(key: str, attr: str, kind):
-            raw = rerank.get(key, getattr(defaults, attr))
+        def value(key: str, kind):
+            if key not in rerank:
+                raise ConfigError(f"[rerank] {key} is missing; config/default.toml sets it")
             try:
-                return kind(raw)
+                return kind(rerank[key])
             except (TypeError, ValueError):
-                from retrieval.config import ConfigError
-
-                raise ConfigError(f"[rerank] {key} = {raw!r} is not a {kind.__name__}") from None
+                raise ConfigError(f"[rerank] {key} = {rerank[key]!r} is not a {kind.__name__}") from None
 
         settings = cls(
-            model=str(rerank.get("cross_encoder", defaults.model)),
-            precision=value("ce_precision", "precision", str),
-            candidates=value("ce_candidates", "candidates", int),
-            feature_weight=value("ce_feature_weight", "feature_weight", float),
-            skip_margin=value("ce_skip_margin", "skip_margin", float),
-            max_length=value("ce_max_length", "max_length", int),
-            threads=value("ce_threads", "threads", int),
-            min_score=value("ce_min_score", "min_score", float),
+            model=value("cross_encoder", str), precision=value("ce_precision", str),
+            candidates=value("ce_candidates", int), feature_weight=value("ce_feature_weight", float),
+            skip_margin=value("ce_skip_margin", float), max_length=value("ce_max_length", int),
+            threads=value("ce_threads", int), min_score=value("ce_min_score", float),
         )
         if settings.enabled and settings.candidates < 1:
-            from retrieval.config import ConfigError
-
             raise ConfigError(f"[rerank] ce_candidates = {settings.candidates} must be at least 1")
         return settings
 

@@ -26,13 +26,20 @@ class KeywordScorer:
         return np.array([5.0 if self.keyword in s else -5.0 for s in sentences])
 
 
+def reading(**changes) -> ReadingSettings:
+    """The shipped [rerank] settings with some changed."""
+    section = Settings.load(env={}).section("rerank")
+    settings = ReadingSettings.from_section(section)
+    return ReadingSettings(**{**settings.__dict__, **changes})
+
+
 TEXTS = {1: "The fire started near a campground.", 2: "Officials said 2,300 residents left.",
          3: "The Red Cross opened a shelter.", 4: "It rained on Tuesday."}
 RANKED = [(1, 9.0), (3, 8.5), (2, 8.0), (4, 1.0)]
 
 
 def test_the_sentence_the_reader_prefers_moves_to_the_top_and_the_tail_keeps_its_place():
-    reader = ReadingReranker(ReadingSettings(candidates=3, feature_weight=0.5), KeywordScorer("2,300"))
+    reader = ReadingReranker(reading(candidates=3, feature_weight=0.5, skip_margin=0.0), KeywordScorer("2,300"))
     read = reader.rerank("how many residents left?", RANKED, TEXTS.__getitem__)
     assert [i for i, _ in read.ranked] == [2, 1, 3, 4]
     assert set(read.scores) == {1, 2, 3}  # only the head was read
@@ -40,13 +47,13 @@ def test_the_sentence_the_reader_prefers_moves_to_the_top_and_the_tail_keeps_its
 
 
 def test_a_heavy_feature_weight_keeps_the_feature_order():
-    reader = ReadingReranker(ReadingSettings(candidates=3, feature_weight=100.0), KeywordScorer("2,300"))
+    reader = ReadingReranker(reading(candidates=3, feature_weight=100.0, skip_margin=0.0), KeywordScorer("2,300"))
     assert [i for i, _ in reader.rerank("q", RANKED, TEXTS.__getitem__).ranked] == [1, 3, 2, 4]
 
 
 def test_a_decisive_first_stage_is_not_read_beyond_its_best_sentence():
     scorer = KeywordScorer("2,300")
-    reader = ReadingReranker(ReadingSettings(candidates=3, skip_margin=0.4), scorer)
+    reader = ReadingReranker(reading(candidates=3, skip_margin=0.4), scorer)
     read = reader.rerank("q", RANKED, TEXTS.__getitem__)
     assert read.skipped and read.ranked == RANKED
     assert scorer.calls == [[TEXTS[1]]] and set(read.scores) == {1}
@@ -68,14 +75,15 @@ def test_length_batches_cover_every_pair_once_and_keep_padding_small():
 
 @pytest.mark.parametrize("raw, enabled", [("", False), ("off", False), ("None", False), (SHIPPED, True)])
 def test_the_reader_is_turned_off_by_an_empty_name_or_off(raw, enabled):
-    assert ReadingSettings.from_section({"cross_encoder": raw}).enabled is enabled
+    section = {**Settings.load(env={}).section("rerank"), "cross_encoder": raw}
+    assert ReadingSettings.from_section(section).enabled is enabled
 
 
 def test_a_bad_reader_setting_names_the_setting():
     from retrieval.config import ConfigError
 
     with pytest.raises(ConfigError, match="ce_candidates"):
-        ReadingSettings.from_section({"ce_candidates": "ten"})
+        ReadingSettings.from_section({**Settings.load(env={}).section("rerank"), "ce_candidates": "ten"})
 
 
 def test_the_default_settings_turn_the_shipped_reader_on():
