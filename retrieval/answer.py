@@ -123,11 +123,12 @@ class Answerer:
         top = evidence[0]
         if self._dense_score(top, query_vector) < self.min_dense_score:
             return False
+        features_ok = mode is not Mode.HYBRID or self.fusion is not FusionMethod.FEATURES or top.score >= self.min_score
         if top.rerank_score is not None and self.reader is not None:
-            # The cross-encoder tells an on-topic near miss from an answer far better than
-            # cosine or feature points can (docs/quality.md, "No answer").
-            return top.rerank_score >= self.reader.settings.min_score
-        return mode is not Mode.HYBRID or self.fusion is not FusionMethod.FEATURES or top.score >= self.min_score
+            # The cross-encoder tells an on-topic near miss from an answer better than cosine or
+            # feature points can; both must agree (docs/quality.md, "No answer").
+            return features_ok and top.rerank_score >= self.reader.settings.min_score
+        return features_ok
 
     def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType):
         """Sentence ids with scores, best first."""
