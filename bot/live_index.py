@@ -61,9 +61,9 @@ class LiveAnswerer:
         started = time.perf_counter()
         old = self._answerer
         try:
-            model = old.settings.get("model", "name", "minilm")
+            model = old.settings.get("model", "name")
             index = load_search_index(IndexStore(self.index_dir), model=model)
-            fresh = Answerer(index, old.encoder, old.settings)
+            fresh = old.with_index(index)  # the same encoder, feature weights and cross-encoder
         except Exception as exc:  # noqa: BLE001 - a damaged or half-copied store: keep answering from the old one
             self._failed = name
             self.reload_error = f"generation {name} was not loaded ({type(exc).__name__}: {exc}); still answering from {self.generation}"

@@ -315,6 +315,7 @@ def test_a_newly_committed_generation_is_answered_from_without_a_restart(indexed
                 break
         answer = client.get("/ask", params={"q": question}).json()
         assert "14 lighthouses" in answer["evidence"][0]["text"]
+        assert answer["reranker"] == "reranker-minilm-l6-qa"  # the reading stage survives a reload
         assert client.get("/stats").json()["articles"] == 4
 
 
