@@ -31,7 +31,7 @@ FILLER = sentence("Western leaders have engaged in multiple rounds of diplomacy.
 class StubAnswerer:
     """Kirby at rank 1, the troop figure at rank 2 (bm25) or 1 (other modes), and no answer for the rest."""
 
-    def ask(self, question, k=10, mode="hybrid"):
+    def ask(self, question, k=10, mode="hybrid", **options):
         if "press secretary" in question:
             return Answer(question, [KIRBY, FILLER], mode=mode)
         if "82nd Airborne" in question:
