@@ -18,10 +18,8 @@ from retrieval.types import Filters
 MODES = ["bm25", "dense", "hybrid"]
 K_TYPE = click.IntRange(1, 100)
 MODE_TYPE = click.Choice(MODES)
-# Restrict the evidence inside retrieval (retrieval/filters.py); as_of is the day time words
-# such as "latest" and "last month" are read against.
+# The parameters that restrict the evidence inside retrieval (retrieval/filters.py).
 FILTERS = ("since", "until", "source")
-TIME_FIELDS = ("as_of",)
 
 
 class ParamError(ValueError):
