@@ -62,6 +62,7 @@ class Answerer:
         self.timeline_margin = float(answer.get("timeline_margin", 1.0))
         self.duplicates = NearDuplicates(float(answer.get("duplicate_overlap", 0.6)))
         self.recency = RecencySettings.from_section(settings.section("time"))
+        self.report_lag_days = int(settings.get("time", "report_lag_days", 0))
         self.facets = FacetCache()
 
     def check_question(self, question: str) -> str:
@@ -98,7 +99,8 @@ class Answerer:
             raise QuestionError("k must be at least 1.")
         filters = filters or Filters()
         reference = as_of or self.index.manifest.get("dates", {}).get("max")
-        when = (read_time_words(cleaned, reference, explicit_reference=as_of is not None)
+        when = (read_time_words(cleaned, reference, explicit_reference=as_of is not None,
+                                report_lag_days=self.report_lag_days)
                 if time_words and reference else TimeQuery(cleaned))
         applied = filters.narrowed(when.since, when.until)
         allowed = None
@@ -131,7 +133,7 @@ class Answerer:
             note = ""
         if answered and when.newest_first and evidence[0].date:
             # Say when the answer held, so "now" is not read as today.
-            latest = f"As of {evidence[0].date} (the newest report among the best answers; the archive runs to {reference})."
+            latest = f"As of {evidence[0].date}, the date of the first report below (the archive runs to {reference})."
             note = f"{latest} {note}".strip()
         return Answer(
             question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,

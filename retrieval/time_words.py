@@ -71,19 +71,32 @@ class TimeQuery:
         return ", ".join(r.words for r in self.readings)
 
 
-def read_time_words(question: str, reference: str | date, explicit_reference: bool = False) -> TimeQuery:
+def read_time_words(question: str, reference: str | date, explicit_reference: bool = False,
+                    report_lag_days: int = 0) -> TimeQuery:
     """Read the time words of ``question`` against ``reference`` (the archive's newest date, or
-    --as-of: then "latest" also means "not after that date")."""
+    --as-of: then "latest" also means "not after that date").
+
+    ``report_lag_days``: news about a period is often published after it ("inflation hit 54.6%
+    in June", reported July 13), so a period's filter reaches that many days past its end, and
+    its words stay in the searched text to pick the report about that period among later ones.
+    """
     ref = reference if isinstance(reference, date) else date.fromisoformat(reference)
     readings: list[TimeReading] = []
     kept: list[str] = []
     last = 0
     newest_first = False
+    reported_until: list[str] = []
     for match in _WHEN.finditer(question):
         reading = _reading(match, ref)
         if reading is None:
             continue
         readings.append(reading)
+        if reading.kind == PERIOD and report_lag_days > 0:
+            end = date.fromisoformat(reading.until)
+            reported_until.append(max(end, min(end + timedelta(days=report_lag_days), ref)).isoformat())
+            continue  # the words stay in the searched text
+        if reading.until:
+            reported_until.append(reading.until)
         kept.append(question[last:match.start()])
         last = match.end()
         newest_first = newest_first or reading.kind in (BEFORE, AFTER)
@@ -94,10 +107,12 @@ def read_time_words(question: str, reference: str | date, explicit_reference: bo
     for match in _LATEST.finditer(question):
         until = ref.isoformat() if explicit_reference else None
         readings.append(TimeReading(words=match.group(0), kind=LATEST, until=until))
+        if until:
+            reported_until.append(until)
         newest_first = True
         break  # one is enough: "the latest ... now" says it once
     since = max((r.since for r in readings if r.since), default=None)
-    until = min((r.until for r in readings if r.until), default=None)
+    until = min(reported_until, default=None)
     return TimeQuery(searched, readings, since, until, newest_first)
 
 
