@@ -139,7 +139,7 @@ class HnswVectors:
         import faiss
 
         bits = np.packbits(keep.astype(np.uint8), bitorder="little")  # must outlive the search
-        selector = faiss.IDSelectorBitmap(len(keep), faiss.swig_ptr(bits))
+        selector = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))  # n counts bytes
         params = faiss.SearchParametersHNSW(sel=selector, efSearch=max(self.index.hnsw.efSearch, n))
         scores, idx = self.index.search(query.reshape(1, -1), min(n, len(self)), params=params)
         found = idx[0] >= 0
