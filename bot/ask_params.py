@@ -12,15 +12,14 @@ from typing import Any
 
 import click
 
+from retrieval.filters import FilterError, make_filters, parse_day
+from retrieval.types import Filters
+
 MODES = ["bm25", "dense", "hybrid"]
 K_TYPE = click.IntRange(1, 100)
 MODE_TYPE = click.Choice(MODES)
-# Accepted by the API's schema already; the answering core cannot filter yet (issue 14 adds it).
+# The parameters that restrict the evidence inside retrieval (retrieval/filters.py).
 FILTERS = ("since", "until", "source")
-FILTERS_NOT_SUPPORTED = (
-    "filtering by {names} is not supported yet: the answering core cannot restrict evidence by "
-    "date or source; ask without since, until and source"
-)
 
 
 class ParamError(ValueError):
@@ -32,10 +31,36 @@ class AskParams:
     question: str
     k: int | None = None
     mode: str | None = None
+    filters: Filters = Filters()
+    as_of: str | None = None
+
+
+def filter_options(func):
+    """--since, --until, --source (repeatable) and --as-of, shared by ask, chat and eval."""
+    options = [
+        click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or after this day."),
+        click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or before this day."),
+        click.option("--source", "sources", multiple=True, metavar="NAME",
+                     help="Only evidence from this source (whole words, any case; repeat for several)."),
+        click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
+                     help="Read time words (latest, last month) against this day instead of the archive's newest."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def cli_filters(since: str | None, until: str | None, sources, as_of: str | None) -> tuple[Filters, str | None]:
+    """The checked filters and as-of day from the command line; a bad value is a usage error."""
+    try:
+        return make_filters(since, until, sources), (parse_day(as_of, "as-of") if as_of else None)
+    except FilterError as exc:
+        raise click.UsageError(f"--{exc}") from None
 
 
 def parse_ask_params(values: Mapping[str, Any]) -> AskParams:
-    """``q``, ``k``, ``mode`` (and the filters) from a query string or a JSON body.
+    """``q``, ``k``, ``mode``, the filters and ``as_of`` from a query string or a JSON body
+    (``source`` may repeat in a query string, be a list in JSON, or hold names split by commas).
 
     Empty values count as absent, as a web form sends every field. The question itself is
     checked by the answering core, which words its errors for people.
@@ -45,14 +70,32 @@ def parse_ask_params(values: Mapping[str, Any]) -> AskParams:
         question = ""
     if not isinstance(question, str):
         raise ParamError("Invalid value for 'q': the question must be text.")
-    used = [name for name in FILTERS if _given(values.get(name))]
-    if used:
-        raise ParamError(FILTERS_NOT_SUPPORTED.format(names=", ".join(used)))
+    sources = values.getlist("source") if hasattr(values, "getlist") else values.get("source")
+    if isinstance(sources, str) or sources is None:
+        sources = [sources] if sources else []
+    if not isinstance(sources, list) or not all(isinstance(name, str) for name in sources):
+        raise ParamError("Invalid value for 'source': give a source name, several separated by commas, e.g. reuters,ap")
+    try:
+        filters = make_filters(_text(values, "since"), _text(values, "until"), sources)
+        as_of = parse_day(_text(values, "as_of"), "as_of") if _given(values.get("as_of")) else None
+    except FilterError as exc:
+        raise ParamError(f"Invalid value for {str(exc).split()[0]!r}: {exc}") from None
     return AskParams(
         question=question,
         k=_convert(K_TYPE, "k", values.get("k")),
         mode=_convert(MODE_TYPE, "mode", values.get("mode")),
+        filters=filters,
+        as_of=as_of,
     )
+
+
+def _text(values: Mapping[str, Any], name: str) -> str | None:
+    value = values.get(name)
+    if not _given(value):
+        return None
+    if not isinstance(value, str):
+        raise ParamError(f"Invalid value for {name!r}: write the day as text, YYYY-MM-DD")
+    return value
 
 
 def _given(value: Any) -> bool:

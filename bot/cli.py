@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from bot.ask_params import K_TYPE, MODE_TYPE
+from bot.ask_params import K_TYPE, MODE_TYPE, cli_filters, filter_options
 from bot.lazy_group import LazyGroup
 
 
@@ -198,13 +198,22 @@ _FREEZE_AT_EXIT = False
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.option("--no-rerank", "no_rerank", is_flag=True,
               help="Rank by the first-stage features alone, without the cross-encoder (for comparison).")
-def ask(question, index, k, mode, as_json, no_rerank):
-    """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences."""
+@filter_options
+@click.option("--no-time", "no_time", is_flag=True,
+              help="Search time words (latest, in February 2022) as plain words (for comparison).")
+def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, no_time):
+    """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences.
+
+    Time words in the question are read against the archive's newest date (or --as-of):
+    "in February 2022", "before July 20", "last month" restrict the evidence to that period,
+    and "latest", "now", "currently" put newer evidence first among equally good answers.
+    """
     from bot.answer_schema import error_object
     from retrieval.types import QuestionError
 
     if question is None and sys.stdin.isatty():
         raise click.UsageError('give a QUESTION, e.g. newsdesk ask "how many US troops to Poland?", or pipe questions on stdin')
+    filters, as_of = cli_filters(since, until, sources, as_of)
     settings = load_settings(index, mode, rerank=not no_rerank)
     answerer = open_for_questions(settings, quiet=as_json)
     _skip_final_collection()
@@ -214,7 +223,7 @@ def ask(question, index, k, mode, as_json, no_rerank):
         if question is None and not text.strip():
             continue
         try:
-            answer = answerer.ask(text, k=k, mode=mode)
+            answer = answerer.ask(text, k=k, mode=mode, filters=filters, as_of=as_of, time_words=not no_time)
         except QuestionError as exc:
             failed = True
             if as_json:
@@ -241,8 +250,11 @@ def _print_answer(answer, as_json: bool) -> None:
 @index_option
 @click.option("-k", "--k", "k", type=K_TYPE, default=None, help="How many sentences (default 5).")
 @click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
-def chat(index, k, mode):
+@filter_options
+def chat(index, k, mode, since, until, sources, as_of):
     """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
+    filters, as_of = cli_filters(since, until, sources, as_of)
+
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
@@ -250,17 +262,19 @@ def chat(index, k, mode):
     settings = load_settings(index, mode)
     answerer = open_for_questions(settings, live=True)
     try:
-        _chat(answerer, k, mode)
+        _chat(answerer, k, mode, filters, as_of)
     finally:
         answerer.stop()
 
 
-def _chat(answerer, k, mode) -> None:
+def _chat(answerer, k, mode, filters, as_of) -> None:
     from retrieval.types import QuestionError
 
     _skip_final_collection()
     stats = answerer.stats()
     click.echo(f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. Ctrl-D or :q quits.")
+    if filters.active:
+        click.echo(f"Every answer is filtered: {filters.describe()}.")
     while True:
         try:
             text = input("? ")
@@ -272,7 +286,7 @@ def _chat(answerer, k, mode) -> None:
         if not text.strip():
             continue
         try:
-            answer = answerer.ask(text, k=k, mode=mode)
+            answer = answerer.ask(text, k=k, mode=mode, filters=filters, as_of=as_of)
         except QuestionError as exc:
             click.echo(f"error: {exc}")
             continue

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from bot.ask_params import cli_filters, filter_options
 from retrieval.config import ConfigError, Settings
 from retrieval.evaluation.gold import GoldError, load_gold
 from retrieval.evaluation.metrics import hit_at_k, summarize
@@ -44,14 +45,26 @@ class EvalError(click.ClickException):
               help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).")
 @click.option("--no-rerank", "no_rerank", is_flag=True,
               help="Score the first-stage feature ranking alone, without the cross-encoder.")
+@filter_options
+@click.option("--no-time", "no_time", is_flag=True,
+              help="Search time words in the questions as plain words, without reading them as periods "
+                   "or a wish for the latest (to measure what the time handling adds).")
 @click.pass_context
 def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], index_dir: Path | None,
                  k: int, mode: str | None, compare: bool, out_dir: Path, as_html: bool,
-                 min_hit1: float | None, no_rerank: bool) -> None:
-    """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out."""
+                 min_hit1: float | None, no_rerank: bool, since: str | None, until: str | None,
+                 sources: tuple[str, ...], as_of: str | None, no_time: bool) -> None:
+    """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out.
+
+    --since, --until and --source filter every question's evidence; time words in the
+    questions are read against the archive's newest date (or --as-of) unless --no-time.
+    """
     from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
+
+    filters, as_of = cli_filters(since, until, sources, as_of)
+    options = {"filters": filters, "as_of": as_of, "time_words": not no_time}
 
     try:
         settings = Settings.load(overrides={"retrieval": {"mode": mode},
@@ -81,11 +94,12 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     modes = MODES if compare else (primary,)
     try:
         with prepared_answerer(settings, gold_set, articles, index_dir, echo=_warn) as (answerer, corpus):
-            outcomes = evaluate(answerer, gold_set.questions, modes, k)
+            outcomes = evaluate(answerer, gold_set.questions, modes, k, options=options)
     except (CorpusError, StoreError, EncoderError, RerankModelError) as exc:
         raise EvalError(str(exc)) from None
     summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
-    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, as_html, min_hit1, no_rerank)
+    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, as_html, min_hit1, no_rerank,
+                            (since, until, sources, as_of, no_time))
     paths = write_outputs(out_dir, gold_set, summaries, outcomes, k=k, primary=primary,
                           compare=compare, command=command, corpus=corpus)
     if as_html:
@@ -114,7 +128,7 @@ def _warn(message: str) -> None:
 
 def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None, k: int, mode: str | None,
                   compare: bool, out_dir: Path, as_html: bool, min_hit1: float | None,
-                  no_rerank: bool = False) -> str:
+                  no_rerank: bool = False, time_options: tuple = (None, None, (), None, False)) -> str:
     """The command that reproduces this run, for the report."""
     args = ["newsdesk", "eval", str(gold)]
     for path in articles:
@@ -133,4 +147,12 @@ def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None
         args += ["--min-hit1", str(min_hit1)]
     if no_rerank:
         args.append("--no-rerank")
+    since, until, sources, as_of, no_time = time_options
+    for flag, value in (("--since", since), ("--until", until), ("--as-of", as_of)):
+        if value:
+            args += [flag, value]
+    for name in sources:
+        args += ["--source", name]
+    if no_time:
+        args.append("--no-time")
     return shlex.join(args)

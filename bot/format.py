@@ -45,6 +45,11 @@ def render_text(answer: Answer, color: bool = False, width: int | None = None) -
     lines = []
     if answer.note:
         lines.append(answer.note)
+    read = [f'"{t.words}" as {_span(t.since, t.until)}' for t in answer.time if t.since or t.until]
+    if read:
+        lines.append(f"Read {', '.join(read)}.")
+    if answer.filters.active:
+        lines.append(f"Filtered: {answer.filters.describe()}.")
     if answer.timeline:
         lines.append("Figures differ over time (newest first):")
         for entry in answer.timeline:
@@ -59,6 +64,12 @@ def render_text(answer: Answer, color: bool = False, width: int | None = None) -
         lines.append(body)
         lines.append(f"    {DIM}{meta}{RESET}" if color else f"    — {meta}")
     return "\n".join(lines)
+
+
+def _span(since: str | None, until: str | None) -> str:
+    if since and until:
+        return since if since == until else f"{since} to {until}"
+    return f"from {since}" if since else f"up to {until}"
 
 
 def render_json(answer: Answer) -> str:

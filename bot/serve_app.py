@@ -26,7 +26,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from bot.answer_schema import error_object
-from bot.ask_params import ParamError, parse_ask_params
+from bot.ask_params import AskParams, ParamError, parse_ask_params
 from bot.format import render_json
 from bot.live_index import LiveAnswerer
 from bot.serve_guard import ClientLimiter, TokenCheck
@@ -182,7 +182,7 @@ async def answer_for(request: Request, service: Service, values: Mapping[str, An
     if live is None:
         raise Problem(503, f"not ready: {service.not_ready}", params.question, retry_after=NOT_READY_RETRY)
     try:
-        return await service.pool.run(_ask, live, params.question, params.k, params.mode)
+        return await service.pool.run(_ask, live, params)
     except QuestionError as exc:
         raise Problem(400, str(exc), params.question) from None
     except PoolFull as exc:
@@ -194,8 +194,8 @@ async def answer_for(request: Request, service: Service, values: Mapping[str, An
                       params.question) from None
 
 
-def _ask(live: LiveAnswerer, question: str, k: int | None, mode: str | None) -> Answer:
-    return live.get().ask(question, k=k, mode=mode)
+def _ask(live: LiveAnswerer, params: AskParams) -> Answer:
+    return live.get().ask(params.question, k=params.k, mode=params.mode, filters=params.filters, as_of=params.as_of)
 
 
 def _authorise(request: Request, service: Service) -> None:

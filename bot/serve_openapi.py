@@ -6,7 +6,7 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 from bot.answer_schema import ERROR_SCHEMA, component_schemas
-from bot.ask_params import FILTERS, MODES
+from bot.ask_params import MODES
 
 
 def _version() -> str:
@@ -33,7 +33,12 @@ def openapi_document() -> dict[str, Any]:
         "q": ({"type": "string", "maxLength": 1000}, "The question, e.g. how many US troops to Poland?"),
         "k": ({"type": "integer", "minimum": 1, "maximum": 100}, "How many evidence sentences (default 5)."),
         "mode": ({"type": "string", "enum": MODES}, "Retrieval mode (default: the configured one, hybrid)."),
-        **{name: ({"type": "string"}, "Not supported yet: a non-empty value gets 400.") for name in FILTERS},
+        "since": ({"type": "string", "format": "date"}, "Only evidence published on or after this day (YYYY-MM-DD)."),
+        "until": ({"type": "string", "format": "date"}, "Only evidence published on or before this day (YYYY-MM-DD)."),
+        "source": ({"type": "string"}, "Only evidence from these sources: whole words, any case; several "
+                                       "separated by commas, or the parameter repeated (a list in JSON)."),
+        "as_of": ({"type": "string", "format": "date"}, "The day time words such as latest or last month are "
+                                                         "read against (default: the archive's newest date)."),
     }
     parameters = [
         {"name": name, "in": "query", "required": name == "q", "schema": schema, "description": text}

@@ -44,9 +44,12 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import telegram_format as fmt
 from bot.telegram_access import AccessPolicy, RateLimiter
+from bot.telegram_query import HELP as FILTER_HELP
+from bot.telegram_query import split_filters
 from bot.telegram_settings import TelegramSettings, load_telegram_settings, redact_logs, redactor
 from retrieval.config import ConfigError, Settings
-from retrieval.types import Answer, QuestionError
+from retrieval.filters import FilterError
+from retrieval.types import Answer, Filters, QuestionError
 
 log = logging.getLogger("newsdesk.telegram")
 ALLOWED_UPDATES = [Update.MESSAGE, Update.INLINE_QUERY]
@@ -63,7 +66,7 @@ NOT_TEXT = "I can only read text questions; stickers, photos and other media car
 class Answerer(Protocol):
     """What the bot needs from the answering core (retrieval.answer.open_answerer)."""
 
-    def ask(self, question: str, k: int = 5) -> Answer: ...
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer: ...
 
     def stats(self) -> dict[str, Any]: ...
 
@@ -171,6 +174,11 @@ async def _typing(update: Update, context: Context) -> None:
 async def answer_question(update: Update, context: Context, question: str) -> None:
     """Check the question, apply the rate limit, answer it on a worker thread and reply."""
     state, message = _state(context), update.effective_message
+    try:
+        question, filters = split_filters(question)
+    except FilterError as exc:
+        await message.reply_text(f"{fmt.escape(str(exc))}.\n{FILTER_HELP}")
+        return
     problem = question_problem(question, state)
     if problem:
         await message.reply_text(problem)
@@ -186,7 +194,7 @@ async def answer_question(update: Update, context: Context, question: str) -> No
         return
     await _typing(update, context)
     try:
-        answer = await state.run(state.answerer.ask, question.strip(), k=state.settings.k)
+        answer = await state.run(state.answerer.ask, question.strip(), k=state.settings.k, filters=filters)
     except QuestionError as exc:
         await message.reply_text(fmt.escape(str(exc)))
         return

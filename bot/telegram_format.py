@@ -72,6 +72,8 @@ def evidence_block(number: int, evidence: Evidence) -> str:
 def answer_blocks(answer: Answer) -> list[str]:
     """The answer as self-contained HTML paragraphs (each one's tags are balanced)."""
     blocks = [f"🔎 <b>{escape(answer.question.strip())}</b>"]
+    if answer.filters.active:
+        blocks[0] += f"\n<i>only {escape(answer.filters.describe())}</i>"
     evidence = [evidence_block(i, e) for i, e in enumerate(answer.evidence, 1)]
     if answer.answered and answer.evidence:
         blocks += evidence
@@ -142,6 +144,11 @@ def welcome(stats: Mapping[str, Any], examples: Sequence[str], username: str | N
         "",
         "In a private chat just send the question. In a group use /ask <i>question</i> "
         f"or mention {mention}. In any chat type {mention} <i>question</i> for answer cards.",
+        "",
+        "Narrow an answer to a period or a source: <i>/ask since:2022-02-15 source:reuters how many US troops to Poland?</i> "
+        "(<code>since:</code>, <code>until:</code> take YYYY-MM-DD; <code>source:</code> any part of a source's name, "
+        "repeated for several, in quotes when it has spaces). Time words work too: <i>latest</i>, <i>now</i>, "
+        "<i>in February 2022</i>, <i>last month</i>, <i>before July 20</i>.",
     ]
     return "\n".join(lines)
 

@@ -17,15 +17,18 @@ from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_encoder
+from retrieval.filters import Allowed, FacetCache, nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
+from retrieval.recency import RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import IndexStore, StoreMissing
 from retrieval.term_match import TermMatcher
 from retrieval.timeline import build_timeline
+from retrieval.time_words import TimeQuery, read_time_words
 from retrieval.tokenize import Tokenizer
-from retrieval.types import Answer, Evidence, QuestionError
+from retrieval.types import Answer, Evidence, Filters, QuestionError
 
 
 class Answerer:
@@ -60,11 +63,15 @@ class Answerer:
         self.min_score = answer["min_score"]
         self.timeline_margin = answer["timeline_margin"]
         self.duplicates = NearDuplicates(answer["duplicate_overlap"])
+        self.recency = RecencySettings.from_section(settings.section("time"))
+        self.report_lag_days = int(settings.get("time", "report_lag_days"))
+        self.facets = FacetCache()
 
     def with_index(self, index: SearchIndex) -> "Answerer":
         """The same answerer (settings, encoder, reranker) over another generation of the index."""
         other = copy.copy(self)
         other.index = index
+        other.facets = FacetCache()  # dates and sources are per generation
         return other
 
     def check_question(self, question: str) -> str:
@@ -84,20 +91,43 @@ class Answerer:
         return cleaned
 
     def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None,
-            rerank: bool = True) -> Answer:
-        """Answer a question; ``rerank=False`` skips the cross-encoder (for comparisons)."""
+            rerank: bool = True, filters: Filters | None = None, as_of: str | None = None,
+            time_words: bool = True) -> Answer:
+        """Answer a question; ``rerank=False`` skips the cross-encoder (for comparisons).
+
+        ``filters`` restrict the evidence to a date range and sources inside retrieval. Time
+        words in the question ("latest", "in February 2022", "before July 20") are read against
+        ``as_of`` (default: the archive's newest date): periods narrow the filters, "latest"
+        ranks newer evidence first among equally good answers; ``time_words=False`` searches
+        the question as written (for comparisons)."""
         started = time.perf_counter()
         cleaned = self.check_question(question)
         mode = Mode.parse(mode.value if isinstance(mode, Mode) else mode) if mode else self.default_mode
         k = self.default_k if k is None else int(k)
         if k < 1:
             raise QuestionError("k must be at least 1.")
-        query_vector = self.encoder.encode([cleaned])[0]
+        filters = filters or Filters()
+        reference = as_of or self.index.manifest.get("dates", {}).get("max")
+        when = (read_time_words(cleaned, reference, explicit_reference=as_of is not None,
+                                report_lag_days=self.report_lag_days)
+                if time_words and reference else TimeQuery(cleaned))
+        applied = filters.narrowed(when.since, when.until)
+        allowed = None
+        if applied.active:
+            allowed = self._allowed(applied)
+            if allowed.count == 0:
+                return self._nothing_matches(cleaned, mode, applied, when, reference, started)
+        searched = when.searched
+        query_vector = self.encoder.encode([searched])[0]
         kind = question_type(cleaned)
-        ranked = self._rank(cleaned, query_vector, mode, kind)
+        ranked = self._rank(searched, query_vector, mode, kind, allowed)
+        fresh = self.recency if when.newest_first and mode is Mode.HYBRID else None
+        if fresh is not None and self.fusion is FusionMethod.FEATURES:
+            ranked = self._newer_first(ranked, fresh)
         read = None
         if self.reader is not None and rerank and mode is Mode.HYBRID:
-            read = self.reader.rerank(cleaned, ranked, self.index.texts.__getitem__)
+            prior = self._recency_prior(fresh) if fresh is not None else None
+            read = self.reader.rerank(searched, ranked, self.index.texts.__getitem__, prior)
             ranked = read.ranked
         evidence = self._evidence(ranked, k, kind, cleaned, read.scores if read else {})
         answered = self._is_answered(evidence, query_vector, mode)
@@ -110,11 +140,51 @@ class Answerer:
             note = "The figures differ by date and source; see the timeline."
         else:
             note = ""
+        if answered and when.newest_first and evidence[0].date:
+            # Say when the answer held, so "now" is not read as today.
+            latest = f"As of {evidence[0].date}, the date of the first report below (the archive runs to {reference})."
+            note = f"{latest} {note}".strip()
         return Answer(
             question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,
             timeline=timeline, elapsed_ms=(time.perf_counter() - started) * 1000,
             reranker=self.reader.settings.model if read is not None else "",
+            filters=applied, time=list(when.readings), as_of=reference if when.readings else None,
         )
+
+    def _allowed(self, filters: Filters) -> Allowed:
+        return self.facets.get(self.index).allowed(filters, self.index.bm25.deleted_ids)
+
+    def _nothing_matches(self, question: str, mode: Mode, filters: Filters, when: TimeQuery,
+                         reference: str | None, started: float) -> Answer:
+        dates = self.index.manifest.get("dates", {})
+        note = nothing_matches_note(filters, self.facets.get(self.index), dates.get("min"), dates.get("max"),
+                                    when.words)
+        return Answer(
+            question=question, evidence=[], answered=False, mode=mode.value, note=note,
+            elapsed_ms=(time.perf_counter() - started) * 1000, filters=filters, time=list(when.readings),
+            as_of=reference if when.readings else None,
+        )
+
+    def _date_of(self, sentence_id: int) -> str | None:
+        return self.index.article_of(sentence_id).get("date")
+
+    def _newer_first(self, ranked: list[tuple[int, float]], settings: RecencySettings) -> list[tuple[int, float]]:
+        """The feature ranking reordered with the recency bonus added (a tie-break among close
+        scores); each keeps its own score, so the no-answer threshold never counts the bonus."""
+        if not ranked or settings.points <= 0:
+            return ranked
+        ids = [i for i, _ in ranked]
+        scores = np.array([s for _, s in ranked])
+        bonus = settings.points * freshness(ids, scores, self._date_of, settings)
+        total = scores + bonus
+        order = np.lexsort((np.array(ids), -total))
+        return [(ids[i], float(scores[i])) for i in order]
+
+    def _recency_prior(self, settings: RecencySettings):
+        def prior(ids: list[int], features: np.ndarray) -> np.ndarray:
+            return settings.z * freshness(ids, features, self._date_of, settings)
+
+        return prior
 
     def _is_answered(self, evidence: list[Evidence], query_vector: np.ndarray, mode: Mode) -> bool:
         """Whether the best sentence is good enough to call an answer (thresholds in [answer])."""
@@ -130,24 +200,28 @@ class Answerer:
             return features_ok and top.rerank_score >= self.reader.settings.min_score
         return features_ok
 
-    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType):
-        """Sentence ids with scores, best first."""
+    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType,
+              allowed: Allowed | None = None):
+        """Sentence ids with scores, best first (only sentences ``allowed`` admits, when given)."""
         tokens = self.tokenizer(question)
         if mode is Mode.HYBRID and self.fusion is FusionMethod.FEATURES:
             candidates = self.reranker.collect(
                 self.index, self.tokenizer, tokens, query_vector, kind, question, self.candidates, self.passages,
+                allowed,
             )
             scores = self.reranker.score(candidates, kind)
             order = np.lexsort((candidates.ids, -scores))
             return [(int(candidates.ids[i]), float(scores[i])) for i in order]
-        return self._rank_fused(tokens, query_vector, mode)
+        return self._rank_fused(tokens, query_vector, mode, allowed)
 
-    def _rank_fused(self, tokens: list[str], query_vector: np.ndarray, mode: Mode) -> list[tuple[int, float]]:
+    def _rank_fused(self, tokens: list[str], query_vector: np.ndarray, mode: Mode,
+                    allowed: Allowed | None = None) -> list[tuple[int, float]]:
+        mask = allowed.sentences if allowed is not None else None
         results = []
         if mode in (Mode.BM25, Mode.HYBRID):
-            results.append(self.index.bm25.top(tokens, self.candidates))
+            results.append(self.index.bm25.top(tokens, self.candidates, mask))
         if mode in (Mode.DENSE, Mode.HYBRID):
-            results.append(self.index.vectors.search(query_vector, self.candidates))
+            results.append(self.index.vectors.search(query_vector, self.candidates, mask))
         if mode is not Mode.HYBRID:
             ids, scores = results[0]
             return [(int(i), float(s)) for i, s in zip(ids, scores)]

@@ -186,10 +186,18 @@ class BM25Index:
             out[self._deleted_ids] = 0.0
         return out
 
-    def matches(self, query_tokens: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def deleted_ids(self) -> np.ndarray:
+        """Ids of deleted documents (masked out of every result)."""
+        return self._deleted_ids
+
+    def matches(self, query_tokens: list[str], allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The live documents holding any query token (ascending ids) and their BM25 scores,
         equal bit for bit to ``scores(query_tokens)[ids]`` (same float32 sums in the same
-        order); every other document scores 0. Cost grows with the postings read, not the corpus."""
+        order); every other document scores 0. Cost grows with the postings read, not the corpus.
+
+        ``allowed`` (a boolean per document) keeps only the documents a filter admits; the
+        scores, IDF included, stay those of the whole archive, so filtering never reorders."""
         terms = []
         for token in query_tokens:  # a repeated query token counts again, as in ``scores``
             idf, hits = self._term(token)
@@ -208,6 +216,9 @@ class BM25Index:
         if len(self._deleted_ids):
             live = ~np.isin(ids, self._deleted_ids)
             ids, out = ids[live], out[live]
+        if allowed is not None:
+            keep = allowed[ids]
+            ids, out = ids[keep], out[keep]
         return ids, out
 
     def _lookup(self, token: str, ids: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
@@ -246,10 +257,10 @@ class BM25Index:
         """Lucene IDF of a token from its document frequency over live documents (0 when unknown)."""
         return self._term(token)[0]
 
-    def top(self, query_tokens: list[str], n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Indices and scores of the ``n`` best documents with a positive score, best first."""
+    def top(self, query_tokens: list[str], n: int, allowed: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Indices and scores of the ``n`` best (allowed) documents with a positive score, best first."""
         # Equal scores at the cut go to the lowest ids (``positive_best``), as they rank.
-        hits, scores = self.matches(query_tokens)
+        hits, scores = self.matches(query_tokens, allowed)
         if len(hits) > n:
             keep = np.isin(hits, positive_best(hits, scores, n), assume_unique=True)
             hits, scores = hits[keep], scores[keep]

@@ -39,8 +39,9 @@ class LiveAnswerer:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def ask(self, question: str, k: int | None = None, mode: Any = None) -> Answer:
-        return self.current.ask(question, k=k, mode=mode)
+    def ask(self, question: str, k: int | None = None, mode: Any = None, **options: Any) -> Answer:
+        """``Answerer.ask`` on the newest loaded generation (filters, as_of, rerank pass through)."""
+        return self.current.ask(question, k=k, mode=mode, **options)
 
     def stats(self) -> dict[str, Any]:
         return self.current.stats()

@@ -84,7 +84,10 @@ class ReadingReranker:
         self.settings = settings
         self.scorer = scorer
 
-    def rerank(self, question: str, ranked: list[tuple[int, float]], text_of: Callable[[int], str]) -> Read:
+    def rerank(self, question: str, ranked: list[tuple[int, float]], text_of: Callable[[int], str],
+               prior: Callable[[list[int], np.ndarray], np.ndarray] | None = None) -> Read:
+        """``prior`` adds to each head sentence's fused score (in standard deviations), e.g. the
+        recency bonus of a "latest" question (retrieval/recency.py)."""
         if not ranked:
             return Read(ranked)
         n = min(self.settings.candidates, len(ranked))
@@ -97,6 +100,8 @@ class ReadingReranker:
         cross = self.scorer.score(question, [text_of(i) for i, _ in head])
         features = np.array([s for _, s in head], dtype=np.float64)
         fused = zscore(cross) + self.settings.feature_weight * zscore(features)
+        if prior is not None:
+            fused = fused + prior([i for i, _ in head], features)
         # Ties keep the feature order (a stable sort on the negated fused score).
         order = np.argsort(-fused, kind="stable")
         return Read([head[i] for i in order] + ranked[n:], {head[i][0]: float(cross[i]) for i in range(n)})

@@ -22,6 +22,7 @@ import numpy as np
 
 from retrieval.answer_types import AnswerType, has_answer_span
 from retrieval.bm25 import positive_best
+from retrieval.filters import Allowed
 from retrieval.segment_builder import embedding_text
 from retrieval.term_match import TermMatcher
 
@@ -49,22 +50,30 @@ class FeatureReranker:
         self.matcher = matcher
 
     def collect(self, index, tokenizer, question_tokens, query_vector, kind: AnswerType, question: str,
-                n_candidates: int, n_passages: int) -> Candidates:
-        """Gather candidates from sentence BM25, dense search and the best passages, then featurise."""
+                n_candidates: int, n_passages: int, allowed: Allowed | None = None) -> Candidates:
+        """Gather candidates from sentence BM25, dense search and the best passages, then featurise.
+
+        With ``allowed`` (a date or source filter) every source of candidates looks only at the
+        allowed sentences and passages, so a narrow period still gets its own best sentences."""
         # Sparse BM25: only the sentences and passages holding a question term are scored, so
         # the cost grows with the matches, not the archive. The candidates, features and their
         # float32 values are those of the dense arrays (``scores``); equal scores at a cut go to
         # the lowest ids, so the candidates never depend on how the archive is laid out.
-        bm25_ids, bm25_scores = index.bm25.matches(question_tokens)
-        dense_ids, _ = index.vectors.search(query_vector, n_candidates)
+        sentence_mask = allowed.sentences if allowed is not None else None
+        bm25_ids, bm25_scores = index.bm25.matches(question_tokens, sentence_mask)
+        dense_ids, _ = index.vectors.search(query_vector, n_candidates, sentence_mask)
         pool = set(dense_ids.tolist())
         if index.bm25.size:
             pool.update(positive_best(bm25_ids, bm25_scores, n_candidates).tolist())
-        passage_ids, passage_scores = (index.chunk_bm25.matches(question_tokens) if index.chunk_bm25 is not None
-                                       else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
+        passage_ids, passage_scores = (
+            index.chunk_bm25.matches(question_tokens, allowed.chunks if allowed is not None else None)
+            if index.chunk_bm25 is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
         if len(passage_ids):
             best_passages = positive_best(passage_ids, passage_scores, n_passages)
-            pool.update(index.sentences_of_chunks(best_passages).tolist())
+            in_passages = index.sentences_of_chunks(best_passages)
+            if sentence_mask is not None:
+                in_passages = in_passages[sentence_mask[in_passages]]
+            pool.update(in_passages.tolist())
         ids = np.array(sorted(pool), dtype=np.int64)
         texts = [index.texts[int(i)] for i in ids]
         features: dict[str, np.ndarray] = {}

@@ -57,6 +57,63 @@ class TimelineEntry:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Filters:
+    """Which articles may give evidence: a date range (inclusive, YYYY-MM-DD) and source names.
+
+    A source name matches an article whose source holds it as whole words, case folded, so
+    "reuters" matches "Reuters" and "guardian" matches "The Guardian". An article without a
+    date never matches a date range (nothing says it falls inside).
+    """
+
+    since: str | None = None
+    until: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def active(self) -> bool:
+        return bool(self.since or self.until or self.sources)
+
+    def narrowed(self, since: str | None = None, until: str | None = None) -> "Filters":
+        """These filters with the date range cut down to also lie within [since, until]."""
+        return Filters(
+            since=max(d for d in (self.since, since) if d) if (self.since or since) else None,
+            until=min(d for d in (self.until, until) if d) if (self.until or until) else None,
+            sources=self.sources,
+        )
+
+    def describe(self) -> str:
+        """'since 2022-02-15, until 2022-03-01, source reuters or ap', for notes."""
+        parts = []
+        if self.since:
+            parts.append(f"since {self.since}")
+        if self.until:
+            parts.append(f"until {self.until}")
+        if self.sources:
+            parts.append("source " + " or ".join(self.sources))
+        return ", ".join(parts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"since": self.since, "until": self.until, "sources": list(self.sources)}
+
+
+@dataclass(frozen=True)
+class TimeReading:
+    """How a time expression in the question was read: its words and the dates it stands for.
+
+    ``kind`` is "latest" (newest evidence first, no range), "period" (a closed range such as a
+    month or "yesterday"), "before" or "after" (an open range).
+    """
+
+    words: str
+    kind: str
+    since: str | None = None
+    until: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
 @dataclass
 class Answer:
     """What every front end shows: the question and its ranked evidence."""
@@ -71,6 +128,11 @@ class Answer:
     elapsed_ms: float = 0.0
     # The cross-encoder that re-read the best candidates ("" when none did).
     reranker: str = ""
+    # What restricted the evidence: the filters asked for, narrowed by the question's time words.
+    filters: Filters = field(default_factory=Filters)
+    # The time words read in the question, and the date they were resolved against (None: none read).
+    time: list[TimeReading] = field(default_factory=list)
+    as_of: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -81,6 +143,9 @@ class Answer:
             "evidence": [e.to_dict() for e in self.evidence],
             "timeline": [t.to_dict() for t in self.timeline],
             "reranker": self.reranker,
+            "filters": self.filters.to_dict(),
+            "time": [t.to_dict() for t in self.time],
+            "as_of": self.as_of,
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 

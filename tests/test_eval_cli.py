@@ -31,7 +31,7 @@ FILLER = sentence("Western leaders have engaged in multiple rounds of diplomacy.
 class StubAnswerer:
     """Kirby at rank 1, the troop figure at rank 2 (bm25) or 1 (other modes), and no answer for the rest."""
 
-    def ask(self, question, k=10, mode="hybrid"):
+    def ask(self, question, k=10, mode="hybrid", **options):
         if "press secretary" in question:
             return Answer(question, [KIRBY, FILLER], mode=mode)
         if "82nd Airborne" in question:
@@ -241,3 +241,25 @@ def test_articles_that_yield_nothing_to_index_stop_the_run(hashing, tmp_path):
     result = run(DATA / "eval_gold.jsonl", "--articles", empty, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "no articles could be indexed" in result.stderr
+
+
+def test_time_handling_and_filters_reach_every_question_and_the_report(hashing, tmp_path):
+    """--no-time searches "in September 2022" as words; by default it is a filter that finds the answer."""
+    articles = tmp_path / "tolls.jsonl"
+    rows = [{"id": f"t{i}", "date": date, "source": source, "text": f"The flood death toll in the province rose to {n}."}
+            for i, (date, source, n) in enumerate([("2022-08-30", "Wire", "1,136"), ("2022-09-22", "Paper", "1,569"),
+                                                   ("2022-10-28", "Wire", "1,739")])]
+    articles.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    gold = tmp_path / "gold.jsonl"
+    gold.write_text(json.dumps({"question": "flood death toll in the province in September 2022?",
+                                "answers": ["1,569"]}) + "\n")
+    scores = {}
+    for name, flags in (("time", []), ("notime", ["--no-time"]), ("wire", ["--source", "wire", "--no-time"])):
+        out = tmp_path / name
+        result = run(gold, "--articles", articles, "--mode", "hybrid", "--no-rerank", "--out", out, *flags)
+        assert result.exit_code == 0, result.output
+        scores[name] = read_summary(out)["hit@1"]
+        assert all(flag in (out / "report.md").read_text() for flag in flags)
+    assert scores["time"] == 1.0 and scores["wire"] == 0.0
+    bad = CliRunner().invoke(eval_command, [str(gold), "--since", "2022-09"])
+    assert bad.exit_code == 2 and "--since '2022-09' is not a date" in bad.output

@@ -31,7 +31,7 @@ ANSWERS = {
 
 
 class StubAnswerer:
-    def ask(self, question, k=10, mode="hybrid"):
+    def ask(self, question, k=10, mode="hybrid", **options):
         return Answer(question, ANSWERS[question], answered=True, mode=mode)
 
 

@@ -133,14 +133,14 @@ def test_skipped_lines_are_carried_into_the_summary():
 
 
 class RefusingAnswerer:
-    def ask(self, question, k=10, mode="hybrid"):
+    def ask(self, question, k=10, mode="hybrid", **options):
         raise QuestionError("The question is too long.")
 
 
 class ClaimingAnswerer:
     """Returns far more than k sentences and claims it took no time at all."""
 
-    def ask(self, question, k=10, mode="hybrid"):
+    def ask(self, question, k=10, mode="hybrid", **options):
         return Answer(question=question, evidence=[MISS] * k + [HIT] * 5, elapsed_ms=0.0)
 
 

@@ -61,7 +61,7 @@ class CountingAnswerer:
         self.seconds: list[float] = []
         self._lock = threading.Lock()
 
-    def ask(self, question: str, k: int = 5):
+    def ask(self, question: str, k: int = 5, filters=None):
         started = time.perf_counter()
         answer = self.inner.ask(question, k=k)
         with self._lock:

@@ -59,7 +59,7 @@ class SpyAnswerer:
         self.asked: list[str] = []
         self.stats_calls = 0
 
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, filters=None) -> Answer:
         self.asked.append(question)
         evidence = Evidence(text=SECRET_SENTENCE, article_id="vault", title="", date="2024-01-01", source="Vault",
                             url="", score=1.0)
@@ -196,7 +196,7 @@ def test_no_one_gets_more_than_the_limit_in_any_window_and_a_refusal_says_exactl
 
 
 class SlowSpy(SpyAnswerer):
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, filters=None) -> Answer:
         threading.Event().wait(0.02)  # answering takes a while, so the burst overlaps
         return super().ask(question, k)
 
@@ -244,7 +244,7 @@ def shows_token(text: str) -> bool:
 class LeakyAnswerer(SpyAnswerer):
     """An answering core whose failures quote the token, as a careless bug might."""
 
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, filters=None) -> Answer:
         if "crash" in question:
             raise RuntimeError(f"request to https://api.telegram.org/bot{TOKEN}/sendMessage failed "
                                f"(token {urllib.parse.quote(TOKEN, safe='')}, secret {SECRET_HALF})")

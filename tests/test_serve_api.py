@@ -102,12 +102,46 @@ def test_bad_parameters_get_400_in_the_cli_words(client, params, words):
     assert words.split(": ", 1)[1] in cli.output  # the CLI says the same after naming its option
 
 
-@pytest.mark.parametrize("name", ["since", "until", "source"])
-def test_filters_are_refused_as_not_supported_yet(client, name):
-    response = client.get("/ask", params={"q": QUESTION, name: "2024-01-01"})
-    assert response.status_code == 400
-    assert "not supported yet" in response.json()["error"] and name in response.json()["error"]
-    assert client.get("/ask", params={"q": QUESTION, name: ""}).status_code == 200  # an empty form field is no filter
+def test_filters_restrict_the_evidence_and_come_back_in_the_answer(client):
+    # tiny_corpus: harbour (2024-03-01), storm (2024-03-05), school (2024-02-20); sources are file names.
+    response = client.get("/ask", params={"q": QUESTION, "since": "2024-03-02", "k": 5})
+    assert response.status_code == 200
+    body = response.json()
+    assert body["filters"] == {"since": "2024-03-02", "until": None, "sources": []}
+    assert body["evidence"] and {e["date"] for e in body["evidence"]} == {"2024-03-05"}
+    repeated = client.get("/ask", params=[("q", "bridge"), ("source", "harbour"), ("source", "school")]).json()
+    assert repeated["filters"]["sources"] == ["harbour", "school"]
+    assert {e["source"] for e in repeated["evidence"]} <= {"harbour", "school"}
+    posted = client.post("/ask", json={"q": "bridge", "source": ["SCHOOL"], "until": "2024-02-28"}).json()
+    assert {e["source"] for e in posted["evidence"]} == {"school"}
+    assert client.get("/ask", params={"q": "bridge", "source": "harbour,school"}).json()["filters"]["sources"] == [
+        "harbour", "school"]
+    assert client.get("/ask", params={"q": QUESTION, "since": ""}).json()["filters"]["since"] is None  # an empty form field
+
+
+def test_a_filter_that_matches_nothing_answers_200_with_a_note(client):
+    body = client.get("/ask", params={"q": QUESTION, "source": "nobody"}).json()
+    assert (body["answered"], body["evidence"]) == (False, [])
+    assert "No article matches source nobody" in body["note"]
+
+
+@pytest.mark.parametrize("params, words", [
+    ({"since": "2024-13-01"}, "'since': since '2024-13-01' is not a date: write it as YYYY-MM-DD"),
+    ({"until": "yesterday"}, "'until': until 'yesterday' is not a date"),
+    ({"since": "2024-03-02", "until": "2024-03-01"}, "swap them"),
+    ({"as_of": "soon"}, "'as_of': as_of 'soon' is not a date"),
+])
+def test_bad_filters_get_400_naming_the_fix(client, params, words):
+    response = client.get("/ask", params={"q": QUESTION, **params})
+    assert response.status_code == 400 and words in response.json()["error"]
+
+
+def test_the_cli_takes_the_same_filters(indexed):
+    out = cli_json("--since", "2024-03-02", "--source", "STORM", QUESTION)
+    assert out["filters"] == {"since": "2024-03-02", "until": None, "sources": ["STORM"]}
+    assert {e["source"] for e in out["evidence"]} == {"storm"}
+    bad = CliRunner().invoke(main, ["ask", "--until", "03/01/2024", QUESTION], env={"NEWSDESK_MODEL": "hashing"})
+    assert bad.exit_code == 2 and "--until '03/01/2024' is not a date" in bad.output
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"question"'])
@@ -239,7 +273,7 @@ class SlowAnswerer:
         self.started = threading.Semaphore(0)
         self.settings = None
 
-    def ask(self, question, k=None, mode=None):
+    def ask(self, question, k=None, mode=None, **filters):
         self.started.release()
         self.release.wait(10)
         return Answer(question=question, evidence=[])

@@ -23,7 +23,7 @@ from telegram.request import BaseRequest
 from bot.telegram_bot import build_application, make_bot
 from bot.telegram_format import MESSAGE_LIMIT, tg_len
 from bot.telegram_settings import Secret, TelegramSettings
-from retrieval.types import Answer, Evidence, QuestionError
+from retrieval.types import Answer, Evidence, Filters, QuestionError
 
 TOKEN = "123456789:AAHsecretsecretsecretsecretXYZ"
 BOT_USER = {"id": 666, "is_bot": True, "first_name": "Newsdesk", "username": "NewsdeskTestBot", "supports_inline_queries": True}
@@ -85,6 +85,7 @@ class StubAnswerer:
     def __init__(self) -> None:
         self.questions: list[str] = []
         self.threads: list[str] = []
+        self.filters: list[Filters | None] = []
         self.release = threading.Event()
         self.release.set()
         self.evidence = [
@@ -92,8 +93,9 @@ class StubAnswerer:
             evidence("The U.S. has started deploying 5,000 troops to Poland and Romania.", "2022-02-17", "Daily <News>"),
         ]
 
-    def ask(self, question: str, k: int = 5) -> Answer:
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
         self.questions.append(question)
+        self.filters.append(filters)
         self.threads.append(threading.current_thread().name)
         if "explode" in question:
             raise RuntimeError("the index went away")
@@ -229,6 +231,26 @@ async def test_media_in_a_group_is_not_addressed_to_the_bot(bot):
 
 async def test_an_edited_message_is_not_answered_again(bot):
     assert await bot.say(HEADLINE, edited=True) == []
+
+
+async def test_filter_words_in_a_question_become_filters_and_leave_the_question(bot):
+    [reply] = await bot.say(f"/ask since:2022-02-15 source:reuters source:\"the guardian\" {HEADLINE}", chat=-100123)
+    assert bot.answerer.questions == [HEADLINE]
+    assert bot.answerer.filters == [Filters(since="2022-02-15", sources=("reuters", "the guardian"))]
+    assert "5,000 troops" in reply
+    await bot.say(f"until:2022-03-01 {HEADLINE}")
+    assert bot.answerer.filters[-1] == Filters(until="2022-03-01")
+
+
+async def test_a_bad_filter_word_is_explained_and_nothing_is_asked(bot):
+    [reply] = await bot.say(f"/ask since:15.02.2022 {HEADLINE}")
+    assert "is not a date" in reply and "YYYY-MM-DD" in reply and "source:reuters" in reply
+    assert bot.answerer.questions == []
+
+
+async def test_help_documents_the_filter_words(bot):
+    [reply] = await bot.say("/help")
+    assert "since:2022-02-15 source:reuters" in reply and "until:" in reply and "latest" in reply
 
 
 async def test_ask_without_a_question_explains_how_to_ask(bot):

@@ -7,7 +7,7 @@ import tempfile
 import time
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Callable, Iterator, Protocol, Sequence
+from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
 
 from retrieval.config import Settings
 from retrieval.evaluation.gold import GoldQuestion, GoldSet
@@ -21,14 +21,16 @@ SKIPPED_SHOWN = 20
 class Answerer(Protocol):
     """Anything that answers like ``retrieval.answer.open_answerer`` does."""
 
-    def ask(self, question: str, k: int = ..., mode: str = ...) -> Answer: ...
+    def ask(self, question: str, k: int = ..., mode: str = ..., **options: Any) -> Answer: ...
 
 
-def ask_and_judge(answerer: Answerer, gold: GoldQuestion, mode: str, k: int) -> QuestionOutcome:
-    """Ask one gold question, timing it here rather than trusting the answer's own clock."""
+def ask_and_judge(answerer: Answerer, gold: GoldQuestion, mode: str, k: int,
+                  options: Mapping[str, Any] | None = None) -> QuestionOutcome:
+    """Ask one gold question, timing it here rather than trusting the answer's own clock.
+    ``options`` go to every ``ask`` as they are (filters, as_of, time_words)."""
     start = time.perf_counter()
     try:
-        answer = answerer.ask(gold.question, k=k, mode=mode)
+        answer = answerer.ask(gold.question, k=k, mode=mode, **(options or {}))
     except QuestionError as exc:
         # A refused question is a miss, never an exclusion: refusing cannot raise the score.
         return judge(gold, mode, [], False, _ms_since(start), k, error=str(exc))
@@ -36,24 +38,25 @@ def ask_and_judge(answerer: Answerer, gold: GoldQuestion, mode: str, k: int) -> 
 
 
 def evaluate(answerer: Answerer, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int,
-             progress: bool | None = None) -> dict[str, list[QuestionOutcome]]:
+             progress: bool | None = None, options: Mapping[str, Any] | None = None) -> dict[str, list[QuestionOutcome]]:
     """Score every question in each mode; ``progress`` None shows a bar only on a terminal."""
     from tqdm import tqdm
 
     outcomes: dict[str, list[QuestionOutcome]] = {}
     for mode in modes:
-        _warm_up(answerer, questions, mode, k)
+        _warm_up(answerer, questions, mode, k, options)
         bar = tqdm(questions, desc=f"eval {mode}", unit="q", file=sys.stderr,
                    disable=None if progress is None else not progress)
-        outcomes[mode] = [ask_and_judge(answerer, gold, mode, k) for gold in bar]
+        outcomes[mode] = [ask_and_judge(answerer, gold, mode, k, options) for gold in bar]
     return outcomes
 
 
-def _warm_up(answerer: Answerer, questions: Sequence[GoldQuestion], mode: str, k: int) -> None:
+def _warm_up(answerer: Answerer, questions: Sequence[GoldQuestion], mode: str, k: int,
+             options: Mapping[str, Any] | None = None) -> None:
     """One untimed call per mode, so one-off loading does not land in the first question's latency."""
     if questions:
         try:
-            answerer.ask(questions[0].question, k=k, mode=mode)
+            answerer.ask(questions[0].question, k=k, mode=mode, **(options or {}))
         except QuestionError:
             pass
 

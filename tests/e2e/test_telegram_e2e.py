@@ -51,7 +51,7 @@ class ExplodingAnswerer:
     def __init__(self, inner) -> None:
         self.inner = inner
 
-    def ask(self, question: str, k: int = 5):
+    def ask(self, question: str, k: int = 5, filters=None):
         if "explode" in question:
             raise RuntimeError("simulated failure inside the answering core")
         return self.inner.ask(question, k=k)

@@ -1,0 +1,219 @@
+"""Time words in a question ("latest", "in February 2022", "before July 20", "last month")
+read as a date range and a wish for the newest evidence, against a reference date.
+
+The reference is the archive's newest date (or ``--as-of``): "last month" in an archive that
+ends in December 2022 means November 2022, whatever today's date is. Finding the words is a
+small grammar here (a date counts only when a preposition governs it, so "the 2022 World Cup"
+and "before Biden's Oct 5 visit" stay words to search for); turning "july 20, 2022", "sept 8"
+or "last month" into a date and its precision (day, week, month, year) is dateparser's job,
+with years chosen so the date is not after the reference.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+
+from retrieval.types import TimeReading
+
+LATEST = "latest"
+PERIOD = "period"
+BEFORE = "before"
+AFTER = "after"
+
+_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_YEAR = r"(?:19|20)\d{2}"
+# A part of a month: "early", "mid-", "late", "the end of", "the start of".
+_PART = r"(?P<part>early|mid|late|(?:the\s+)?(?:end|start|beginning|middle)\s+of)[-\s]+"
+_ABSOLUTE = (rf"(?:{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
+             rf"|(?:{_PART})?{_MONTH}(?:,?\s+{_YEAR})?|{_YEAR}-\d{{2}}-\d{{2}}|{_YEAR})")
+_RELATIVE = (r"(?:today|yesterday|(?:the\s+)?(?:this|last|past|previous)\s+(?:week|month|year)"
+             r"|\d+\s+(?:days?|weeks?|months?)\s+ago)")
+# What a preposition does to the period it governs.
+_PREPOSITIONS = {
+    BEFORE: ("before", "prior to", "earlier than"),
+    AFTER: ("after", "following", "later than"),
+    "since": ("since", "from"),
+    "by": ("by", "until", "till", "up to", "up until", "through", "as of"),
+    PERIOD: ("in", "during", "on", "at", "for", "over", "throughout", "within"),
+}
+_PREP = "|".join(sorted((re.escape(w).replace(r"\ ", r"\s+") for ws in _PREPOSITIONS.values() for w in ws),
+                        key=len, reverse=True))
+_WHEN = re.compile(rf"\b(?:(?P<prep>{_PREP})\s+)?(?P<when>{_RELATIVE}|{_ABSOLUTE})(?![\w-])", re.IGNORECASE)
+_YEAR_ONLY = re.compile(rf"^{_YEAR}$")
+_YEAR_PREPOSITIONS = ("in", "during", "throughout", "before", "prior to", "after", "since", "by", "until", "till")
+_RELATIVE_ONLY = re.compile(rf"^{_RELATIVE}$", re.IGNORECASE)
+# "before <a few words naming an event>" just ahead of a dated phrase.
+_ANCHOR = re.compile(r"\b(?P<rel>before|after|prior\s+to|following|ahead\s+of)\s+(?:[^\W\d]+(?:['’-][^\W\d]+)*\s+){1,6}$",
+                     re.IGNORECASE)
+# Words asking for the newest state of things.
+_LATEST = re.compile(
+    r"\b(?:latest|newest|most\s+recent(?:ly)?|recent(?:ly)?|now|nowadays|currently|current|right\s+now|so\s+far"
+    r"|to\s+date|these\s+days|at\s+the\s+moment|at\s+present|as\s+it\s+stands|still)\b", re.IGNORECASE)
+
+
+@dataclass
+class TimeQuery:
+    """What the question's time words ask for."""
+
+    searched: str  # the question with its dates taken out (they are filters now)
+    readings: list[TimeReading] = field(default_factory=list)
+    since: str | None = None
+    until: str | None = None
+    newest_first: bool = False  # rank newer evidence first among equally good answers
+
+    @property
+    def words(self) -> str:
+        return ", ".join(r.words for r in self.readings)
+
+
+def read_time_words(question: str, reference: str | date, explicit_reference: bool = False,
+                    report_lag_days: int = 0) -> TimeQuery:
+    """Read the time words of ``question`` against ``reference`` (the archive's newest date, or
+    --as-of: then "latest" also means "not after that date").
+
+    ``report_lag_days``: news about a period is often published after it ("inflation hit 54.6%
+    in June", reported July 13), so a period's filter reaches that many days past its end, and
+    its words stay in the searched text to pick the report about that period among later ones.
+    """
+    ref = reference if isinstance(reference, date) else date.fromisoformat(reference)
+    readings: list[TimeReading] = []
+    kept: list[str] = []
+    last = 0
+    newest_first = False
+    reported_until: list[str] = []
+    for match in _WHEN.finditer(question):
+        reading = _reading(match, ref)
+        if reading is None:
+            continue
+        readings.append(reading)
+        if reading.kind == PERIOD and report_lag_days > 0:
+            end = date.fromisoformat(reading.until)
+            reported_until.append(max(end, min(end + timedelta(days=report_lag_days), ref)).isoformat())
+            continue  # the words stay in the searched text
+        if reading.until:
+            reported_until.append(reading.until)
+        kept.append(question[last:match.start()])
+        last = match.end()
+        newest_first = newest_first or reading.kind in (BEFORE, AFTER)
+    kept.append(question[last:])
+    searched = _tidy("".join(kept)) if readings else question
+    if not any(ch.isalnum() for ch in searched):
+        searched = question  # a question that is nothing but a date is still searched as asked
+    for match in _LATEST.finditer(question):
+        until = ref.isoformat() if explicit_reference else None
+        readings.append(TimeReading(words=match.group(0), kind=LATEST, until=until))
+        if until:
+            reported_until.append(until)
+        newest_first = True
+        break  # one is enough: "the latest ... now" says it once
+    since = max((r.since for r in readings if r.since), default=None)
+    until = min(reported_until, default=None)
+    return TimeQuery(searched, readings, since, until, newest_first)
+
+
+def _reading(match: re.Match, ref: date) -> TimeReading | None:
+    prep = (match.group("prep") or "").lower()
+    prep = " ".join(prep.split())
+    when = match.group("when")
+    relative = bool(_RELATIVE_ONLY.match(when))
+    if not prep and not relative:
+        return None  # "the March 2022 meeting", "the 2022 World Cup": words, not a period asked for
+    if _YEAR_ONLY.match(when) and prep not in _YEAR_PREPOSITIONS:
+        return None  # "the forecast for 2023", "a ruling on 2021 taxes"
+    span = _period(when, ref, match.group("part"))
+    if span is None:
+        return None
+    start, end = span
+    if start > ref:
+        return None  # a period after the archive's last day is a forecast asked about, not a filter
+    if relative:
+        end = min(end, ref)  # "this week" ends today
+    words = " ".join(match.group(0).split())
+    role = next((r for r, ws in _PREPOSITIONS.items() if prep in ws), PERIOD)
+    anchor = _ANCHOR.search(match.string[:match.start()]) if role == PERIOD else None
+    if anchor:
+        # "before the Georgia runoff on December 6": the date is the event's, the question asks
+        # before it. When in the period the event fell is unknown, so the bound is the loose one.
+        words = " ".join(match.string[anchor.start():match.end()].split())
+        relation = " ".join(anchor.group("rel").lower().split())
+        if relation in ("after", "following"):
+            return TimeReading(words, AFTER, since=start.isoformat())
+        return TimeReading(words, BEFORE, until=end.isoformat())
+    if role == BEFORE:
+        return TimeReading(words, BEFORE, until=(start - timedelta(days=1)).isoformat())
+    if role == AFTER:
+        return TimeReading(words, AFTER, since=(end + timedelta(days=1)).isoformat())
+    if role == "since":
+        return TimeReading(words, AFTER, since=start.isoformat())
+    if role == "by":
+        return TimeReading(words, BEFORE, until=end.isoformat())
+    return TimeReading(words, PERIOD, since=start.isoformat(), until=end.isoformat())
+
+
+def _period(text: str, ref: date, part: str | None) -> tuple[date, date] | None:
+    """The first and last day ``text`` names."""
+    text = " ".join(text.lower().split())
+    if part:
+        text = text[len(" ".join(part.split())):].lstrip(" -")
+    if text.startswith("the "):
+        text = text[4:]
+    if text.startswith("past "):
+        days = {"week": 7, "month": 30, "year": 365}[text.split()[1]]
+        return ref - timedelta(days=days - 1), ref
+    if text.startswith("previous "):
+        text = "last " + text.split()[1]
+    parsed = _parse(text, ref.isoformat())
+    if parsed is None:
+        return None
+    day, precision = parsed
+    if precision == "day":
+        return day, day
+    if precision == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(days=6)
+    if precision == "year":
+        return date(day.year, 1, 1), date(day.year, 12, 31)
+    first = date(day.year, day.month, 1)
+    last = (first + timedelta(days=32)).replace(day=1) - timedelta(days=1)
+    if part:
+        part = part.lower()
+        if part.startswith("mid"):
+            return first.replace(day=15), first.replace(day=15)
+        if part.startswith(("early", "start", "beginning", "the start", "the beginning")):
+            return first, first.replace(day=10)
+        if part.startswith(("late", "end", "the end")):
+            return first.replace(day=21), last
+        if part.startswith(("middle", "the middle")):
+            return first.replace(day=11), first.replace(day=20)
+    return first, last
+
+
+@lru_cache(maxsize=4096)
+def _parse(text: str, reference: str) -> tuple[date, str] | None:
+    """dateparser's date and precision for ``text``, choosing dates not after ``reference``."""
+    parser = _parser(reference)
+    data = parser.get_date_data(text.replace(".", ""))
+    if data is None or data.date_obj is None:
+        return None
+    return data.date_obj.date(), data.period or "day"
+
+
+@lru_cache(maxsize=64)
+def _parser(reference: str):
+    from dateparser.date import DateDataParser  # loaded on the first question with a date in it
+
+    base = datetime.fromisoformat(reference)
+    return DateDataParser(languages=["en"], settings={
+        "RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first",
+        "RETURN_TIME_AS_PERIOD": False,
+    })
+
+
+def _tidy(text: str) -> str:
+    text = " ".join(text.split())
+    return re.sub(r"\s+([?.!,;:])", r"\1", text).strip(" ,;:")
