@@ -74,9 +74,17 @@ class NewsGenerator:
             if name.startswith("person"):
                 return f"{rng.choice(lexicon.FIRST)} {rng.choice(lexicon.LAST)}"
             table = {
-                "country": lexicon.COUNTRIES, "city": lexicon.CITIES, "org": lexicon.ORGS, "role": lexicon.ROLES,
-                "day": lexicon.DAYS, "month": lexicon.MONTHS, "noun": topic["nouns"], "counted": topic["counted"],
-                "adj": lexicon.ADJECTIVES, "unit": lexicon.UNITS, "ordinal": lexicon.ORDINALS,
+                "country": lexicon.COUNTRIES,
+                "city": lexicon.CITIES,
+                "org": lexicon.ORGS,
+                "role": lexicon.ROLES,
+                "day": lexicon.DAYS,
+                "month": lexicon.MONTHS,
+                "noun": topic["nouns"],
+                "counted": topic["counted"],
+                "adj": lexicon.ADJECTIVES,
+                "unit": lexicon.UNITS,
+                "ordinal": lexicon.ORDINALS,
             }
             base = name.rstrip("0123456789")
             if base in table:
@@ -100,7 +108,10 @@ class NewsGenerator:
         roll = rng.random()
         if roll < 0.35:
             extra = rng.choices(self.words, weights=self.weights, k=3)
-            sentence = sentence[:-1] + f", amid {rng.choice(lexicon.ADJECTIVES)} questions over the {extra[0]} of {extra[1]} and {extra[2]}."
+            sentence = (
+                sentence[:-1]
+                + f", amid {rng.choice(lexicon.ADJECTIVES)} questions over the {extra[0]} of {extra[1]} and {extra[2]}."
+            )
         elif roll < 0.6 and not sentence.endswith("said."):
             sentence = sentence[:-1] + f", according to {pick('person')}, a {pick('role')} in {pick('city')}."
         return sentence
@@ -111,13 +122,20 @@ class NewsGenerator:
         topic = lexicon.TOPICS[name]
         paragraphs = []
         for _ in range(rng.randint(3, 7)):
-            paragraphs.append(" ".join(self._fill(rng, rng.choice(topic["templates"]), topic)
-                                       for _ in range(rng.randint(1, 5))))
+            paragraphs.append(
+                " ".join(self._fill(rng, rng.choice(topic["templates"]), topic) for _ in range(rng.randint(1, 5)))
+            )
         noun, place = rng.choice(topic["nouns"]), rng.choice(lexicon.CITIES + lexicon.COUNTRIES)
         title = f"{noun.capitalize()} in {place}: {rng.choice(lexicon.ROLES)} {rng.choice(lexicon.LAST)} speaks"
         date = f"{rng.randint(2019, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
-        return Article(id=f"syn-{i:07d}", text="\n\n".join(paragraphs), title=title, date=date,
-                       source=rng.choice(lexicon.SOURCES), url=f"https://news.example/{name}/{i}")
+        return Article(
+            id=f"syn-{i:07d}",
+            text="\n\n".join(paragraphs),
+            title=title,
+            date=date,
+            source=rng.choice(lexicon.SOURCES),
+            url=f"https://news.example/{name}/{i}",
+        )
 
 
 def build_corpus(target_sentences: int) -> tuple[list[Article], list[int]]:
@@ -159,8 +177,13 @@ def write_jsonl(articles: list[Article], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w", encoding="utf-8") as handle:
         for a in articles:
-            handle.write(json.dumps({"id": a.id, "text": a.text, "title": a.title, "date": a.date,
-                                     "source": a.source, "url": a.url}, ensure_ascii=False) + "\n")
+            handle.write(
+                json.dumps(
+                    {"id": a.id, "text": a.text, "title": a.title, "date": a.date, "source": a.source, "url": a.url},
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     return path
 
 
@@ -174,17 +197,26 @@ def questions(n: int, seed: int = 7) -> list[str]:
         xquad = [qa["question"] for entry in data for p in entry["paragraphs"] for qa in p["qas"]]
         real += rng.sample(xquad, min(len(xquad), n // 3))
     forms = [
-        "how many {counted} were sent to {country}?", "who is the {role} of {org}?",
-        "what did {person} say about the {noun}?", "when does the {noun} in {city} open?",
-        "how much will the {noun} in {city} cost?", "what was inflation in {country} in {month}?",
-        "how many {counted} lost power in {city}?", "who won the {noun} in {city}?",
-        "why did the {role} resign over the {noun}?", "how many {counted} were reported in {city} on {day}?",
+        "how many {counted} were sent to {country}?",
+        "who is the {role} of {org}?",
+        "what did {person} say about the {noun}?",
+        "when does the {noun} in {city} open?",
+        "how much will the {noun} in {city} cost?",
+        "what was inflation in {country} in {month}?",
+        "how many {counted} lost power in {city}?",
+        "who won the {noun} in {city}?",
+        "why did the {role} resign over the {noun}?",
+        "how many {counted} were reported in {city} on {day}?",
     ]
     generator = NewsGenerator()
     synthetic = []
     for _ in range(n):
         topic = lexicon.TOPICS[rng.choice(sorted(lexicon.TOPICS))]
-        synthetic.append(generator._fill(random.Random(rng.random()), rng.choice(forms), topic).split(", amid")[0].split(", according")[0])
+        synthetic.append(
+            generator._fill(random.Random(rng.random()), rng.choice(forms), topic)
+            .split(", amid")[0]
+            .split(", according")[0]
+        )
     mixed = real[: n // 2] + synthetic
     rng.shuffle(mixed)
     return mixed[:n]
@@ -199,7 +231,9 @@ if __name__ == "__main__":
         for s in splitter.split_text(a.text):
             lengths.append(len(s.split()))
             words.update(s.lower().split())
-    print(f"{len(articles)} articles, {sum(counts)} sentences, {sum(lengths) / len(lengths):.1f} words a sentence, "
-          f"{len(words)} distinct words in the first {len(lengths)} sentences")
+    print(
+        f"{len(articles)} articles, {sum(counts)} sentences, {sum(lengths) / len(lengths):.1f} words a sentence, "
+        f"{len(words)} distinct words in the first {len(lengths)} sentences"
+    )
     for a in articles[60:62]:
         print(a.title, a.date, a.source, "\n", a.text[:600], "\n")

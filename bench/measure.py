@@ -20,7 +20,13 @@ from retrieval.config import PROJECT_ROOT, Settings
 from retrieval.store import IndexStore
 
 PYTHON = sys.executable
-ENV = {**os.environ, "NEWSDESK_MODEL": "minilm", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+ENV = {
+    **os.environ,
+    "NEWSDESK_MODEL": "minilm",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
 
 
 def settings_for(index_dir: Path, model: str = "minilm") -> Settings:
@@ -34,13 +40,19 @@ def percentile(values: list[float], q: float) -> float:
 def raw_encode_rate(encoder, texts: list[str]) -> tuple[float, float]:
     """Sentences per wall second and per CPU second of the bare ``model.encode``, all texts at once."""
     wall, cpu = time.perf_counter(), time.process_time()
-    encoder.model.encode(texts, batch_size=encoder.batch_size, normalize_embeddings=True,
-                         convert_to_numpy=True, show_progress_bar=False)
+    encoder.model.encode(
+        texts, batch_size=encoder.batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+    )
     return len(texts) / (time.perf_counter() - wall), len(texts) / (time.process_time() - cpu)
 
 
-def pipeline_rate(encoder, jsonl: Path, index_dir: Path, cache_path: Path, model: str = "minilm",
-                  ) -> tuple[float, float, dict[str, Any]]:
+def pipeline_rate(
+    encoder,
+    jsonl: Path,
+    index_dir: Path,
+    cache_path: Path,
+    model: str = "minilm",
+) -> tuple[float, float, dict[str, Any]]:
     """Sentences per wall and per CPU second of `newsdesk index` on a JSONL file into an empty store and cache."""
     from retrieval.indexer import Indexer
 
@@ -83,7 +95,7 @@ def throughput(encoder, articles, work: Path, keep: Path, rounds: int = 5) -> di
     cpu = {"raw": 0.0, "pipeline": 0.0}
     sentences, stages, per_round = 0, {}, []
     for number in range(rounds):
-        part = articles[number * size:(number + 1) * size]
+        part = articles[number * size : (number + 1) * size]
         texts = embed_texts(part)
         jsonl = write_jsonl(part, work / f"throughput-{number}.jsonl")
         order = ("raw", "pipeline") if number % 2 == 0 else ("pipeline", "raw")
@@ -94,8 +106,9 @@ def throughput(encoder, articles, work: Path, keep: Path, rounds: int = 5) -> di
                 wall["raw"] += len(texts) / rate
                 cpu["raw"] += len(texts) / rate_cpu
             else:
-                rate, rate_cpu, detail = pipeline_rate(encoder, jsonl, work / "throughput-index",
-                                                       work / "throughput-cache.sqlite")
+                rate, rate_cpu, detail = pipeline_rate(
+                    encoder, jsonl, work / "throughput-index", work / "throughput-cache.sqlite"
+                )
                 wall["pipeline"] += detail["sentences"] / rate
                 cpu["pipeline"] += detail["sentences"] / rate_cpu
                 for stage, seconds in detail["timings"].items():
@@ -105,13 +118,16 @@ def throughput(encoder, articles, work: Path, keep: Path, rounds: int = 5) -> di
         sentences += len(texts)
         per_round.append(this_round)
     return {
-        "sentences": sentences, "rounds": per_round,
-        "pipeline_rate": round(sentences / wall["pipeline"], 1), "raw_rate": round(sentences / wall["raw"], 1),
+        "sentences": sentences,
+        "rounds": per_round,
+        "pipeline_rate": round(sentences / wall["pipeline"], 1),
+        "raw_rate": round(sentences / wall["raw"], 1),
         "efficiency": round(wall["raw"] / wall["pipeline"], 3),
         "pipeline_rate_per_cpu_second": round(sentences / cpu["pipeline"], 1),
         "raw_rate_per_cpu_second": round(sentences / cpu["raw"], 1),
         "efficiency_cpu": round(cpu["raw"] / cpu["pipeline"], 3),
-        "pipeline_seconds_by_stage": stages, "load_average": round(os.getloadavg()[0], 2),
+        "pipeline_seconds_by_stage": stages,
+        "load_average": round(os.getloadavg()[0], 2),
     }
 
 
@@ -143,10 +159,14 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
         total.append((time.perf_counter() - clock) * 1000)
         skipped += sum(e.rerank_score is not None for e in answer.evidence) == 1
     return {
-        "load_seconds": round(load_seconds, 2), "questions": len(questions),
-        "reranker": reader.settings.model if reader else "", "reader_read_one_only": skipped,
-        "p50_ms": round(percentile(total, 50), 2), "p95_ms": round(percentile(total, 95), 2),
-        "first_stage_p50_ms": round(percentile(first, 50), 2), "first_stage_p95_ms": round(percentile(first, 95), 2),
+        "load_seconds": round(load_seconds, 2),
+        "questions": len(questions),
+        "reranker": reader.settings.model if reader else "",
+        "reader_read_one_only": skipped,
+        "p50_ms": round(percentile(total, 50), 2),
+        "p95_ms": round(percentile(total, 95), 2),
+        "first_stage_p50_ms": round(percentile(first, 50), 2),
+        "first_stage_p95_ms": round(percentile(first, 95), 2),
         "encode_p50_ms": round(percentile(encode, 50), 2),
     }
 
@@ -163,8 +183,11 @@ def recall_at_10(index_dir: Path, exact: np.ndarray, queries: np.ndarray) -> dic
         found, _ = index.vectors.search(query, 10)
         times.append((time.perf_counter() - clock) * 1000)
         hits.append(len(set(found.tolist()) & set(truth.tolist())) / 10)
-    return {"recall_at_10": round(float(np.mean(hits)), 4), "search_p50_ms": round(percentile(times, 50), 3),
-            "vector_index": index.vectors.kind}
+    return {
+        "recall_at_10": round(float(np.mean(hits)), 4),
+        "search_p50_ms": round(percentile(times, 50), 3),
+        "vector_index": index.vectors.kind,
+    }
 
 
 def memory(index_dir: Path, questions: list[str], query_vectors: np.ndarray) -> dict[str, Any]:
@@ -172,8 +195,14 @@ def memory(index_dir: Path, questions: list[str], query_vectors: np.ndarray) -> 
     with tempfile.TemporaryDirectory() as tmp:
         np.save(Path(tmp) / "q.npy", query_vectors)
         (Path(tmp) / "q.json").write_text(json.dumps(questions), encoding="utf-8")
-        out = subprocess.run([PYTHON, "-m", "bench.memory_probe", str(index_dir), tmp], capture_output=True,
-                             text=True, env=ENV, cwd=PROJECT_ROOT, check=True).stdout
+        out = subprocess.run(
+            [PYTHON, "-m", "bench.memory_probe", str(index_dir), tmp],
+            capture_output=True,
+            text=True,
+            env=ENV,
+            cwd=PROJECT_ROOT,
+            check=True,
+        ).stdout
     return json.loads(out)
 
 
@@ -184,8 +213,15 @@ def disk(index_dir: Path) -> dict[str, Any]:
     index_bytes = store.size_bytes()
     by_kind: dict[str, int] = {}
     for name, meta in generation.manifest["files"].items():
-        kind = "vectors" if "vectors" in name else "bm25" if "bm25" in name else \
-            "article_texts" if "article_texts" in name else "texts_and_metadata"
+        kind = (
+            "vectors"
+            if "vectors" in name
+            else "bm25"
+            if "bm25" in name
+            else "article_texts"
+            if "article_texts" in name
+            else "texts_and_metadata"
+        )
         by_kind[kind] = by_kind.get(kind, 0) + meta["bytes"]
     started = time.perf_counter()
     store.verify(generation)
@@ -194,9 +230,12 @@ def disk(index_dir: Path) -> dict[str, Any]:
     store.verify(generation, full=True)
     full_check = time.perf_counter() - started
     return {
-        "sentences": sentences, "index_bytes": index_bytes, "bytes_per_sentence": round(index_bytes / sentences, 1),
+        "sentences": sentences,
+        "index_bytes": index_bytes,
+        "bytes_per_sentence": round(index_bytes / sentences, 1),
         "bytes_per_sentence_by_kind": {k: round(v / sentences, 1) for k, v in sorted(by_kind.items())},
-        "verify_on_load_seconds": round(load_check, 3), "verify_full_seconds": round(full_check, 2),
+        "verify_on_load_seconds": round(load_check, 3),
+        "verify_full_seconds": round(full_check, 2),
     }
 
 
@@ -223,21 +262,35 @@ def add_one_article(index_dir: Path, article, encoder, jsonl: Path, rounds: int 
     # A second article arrives in a new process, as from cron: imports and model load included.
     times, loads, cli = [], [], {}
     for number in range(rounds):
-        target = index_dir if number == rounds - 1 else hardlink_copy(index_dir, index_dir.parent / f"{index_dir.name}-fresh")
+        target = (
+            index_dir
+            if number == rounds - 1
+            else hardlink_copy(index_dir, index_dir.parent / f"{index_dir.name}-fresh")
+        )
         loads.append(os.getloadavg()[0])
         started = time.perf_counter()
-        out = subprocess.run([PYTHON, "-m", "bot.cli", "index", str(jsonl), "--index", str(target), "--json"],
-                             capture_output=True, text=True, env={**ENV, "NEWSDESK_MODEL": "minilm"}, cwd=PROJECT_ROOT,
-                             check=True).stdout
+        out = subprocess.run(
+            [PYTHON, "-m", "bot.cli", "index", str(jsonl), "--index", str(target), "--json"],
+            capture_output=True,
+            text=True,
+            env={**ENV, "NEWSDESK_MODEL": "minilm"},
+            cwd=PROJECT_ROOT,
+            check=True,
+        ).stdout
         times.append(time.perf_counter() - started)
         cli = json.loads(out)
         if target != index_dir:
             shutil.rmtree(target, ignore_errors=True)
     return {
-        "in_process_seconds": round(warm, 2), "encoded": report.encoded, "article_sentences": article_sentences(article), "timings": report.to_dict()["timings"],
-        "cli_seconds": round(statistics.median(times), 2), "cli_all": [round(t, 2) for t in times],
+        "in_process_seconds": round(warm, 2),
+        "encoded": report.encoded,
+        "article_sentences": article_sentences(article),
+        "timings": report.to_dict()["timings"],
+        "cli_seconds": round(statistics.median(times), 2),
+        "cli_all": [round(t, 2) for t in times],
         "cli_load_average": [round(x, 2) for x in loads],
-        "cli_encoded": cli["encoded"], "cli_timings": cli.get("timings", {}),
+        "cli_encoded": cli["encoded"],
+        "cli_timings": cli.get("timings", {}),
         "segments_after": IndexStore(index_dir).current().manifest["counts"]["segments"],
     }
 
@@ -260,14 +313,22 @@ def cold_start(seed_index: Path, question: str, rounds: int = 5) -> dict[str, An
     """Wall time of `newsdesk ask` on the seed index beside a bare model load-and-encode, alternated."""
     bare, ask = [], []
     for _ in range(rounds):
-        for command, times in (([PYTHON, "-c", BARE], bare),
-                               ([PYTHON, "-m", "bot.cli", "ask", "--index", str(seed_index), question], ask)):
+        for command, times in (
+            ([PYTHON, "-c", BARE], bare),
+            ([PYTHON, "-m", "bot.cli", "ask", "--index", str(seed_index), question], ask),
+        ):
             started = time.perf_counter()
             subprocess.run(command, capture_output=True, env=ENV, cwd=PROJECT_ROOT, check=True)
             times.append(time.perf_counter() - started)
     bare_s, ask_s = statistics.median(bare), statistics.median(ask)
-    return {"bare_seconds": round(bare_s, 2), "ask_seconds": round(ask_s, 2), "ratio": round(ask_s / bare_s, 3),
-            "rounds": rounds, "bare_all": [round(t, 2) for t in bare], "ask_all": [round(t, 2) for t in ask]}
+    return {
+        "bare_seconds": round(bare_s, 2),
+        "ask_seconds": round(ask_s, 2),
+        "ratio": round(ask_s / bare_s, 3),
+        "rounds": rounds,
+        "bare_all": [round(t, 2) for t in bare],
+        "ask_all": [round(t, 2) for t in ask],
+    }
 
 
 def cold_ask(index_dir: Path, question: str, model: str, rounds: int) -> float:
@@ -275,18 +336,33 @@ def cold_ask(index_dir: Path, question: str, model: str, rounds: int) -> float:
     times = []
     for _ in range(rounds):
         started = time.perf_counter()
-        subprocess.run([PYTHON, "-m", "bot.cli", "ask", "--index", str(index_dir), question], capture_output=True,
-                       env={**ENV, "NEWSDESK_MODEL": model}, cwd=PROJECT_ROOT, check=True)
+        subprocess.run(
+            [PYTHON, "-m", "bot.cli", "ask", "--index", str(index_dir), question],
+            capture_output=True,
+            env={**ENV, "NEWSDESK_MODEL": model},
+            cwd=PROJECT_ROOT,
+            check=True,
+        )
         times.append(time.perf_counter() - started)
     return round(statistics.median(times), 2)
 
 
 def chat(index_dir: Path, questions: list[str]) -> dict[str, Any]:
     """`newsdesk chat` fed questions on stdin: the milliseconds it prints after each answer."""
-    out = subprocess.run([PYTHON, "-m", "bot.cli", "chat", "--index", str(index_dir)],
-                         input="\n".join(questions) + "\n:q\n", capture_output=True, text=True,
-                         env={**ENV, "NEWSDESK_MODEL": "minilm"}, cwd=PROJECT_ROOT, check=True).stdout
+    out = subprocess.run(
+        [PYTHON, "-m", "bot.cli", "chat", "--index", str(index_dir)],
+        input="\n".join(questions) + "\n:q\n",
+        capture_output=True,
+        text=True,
+        env={**ENV, "NEWSDESK_MODEL": "minilm"},
+        cwd=PROJECT_ROOT,
+        check=True,
+    ).stdout
     times = [float(m) for m in re.findall(r"^\((\d+(?:\.\d+)?) ms\)$", out, flags=re.M)]
     later = times[1:]
-    return {"first_ms": times[0] if times else None, "after_first_p50_ms": round(percentile(later, 50), 1),
-            "after_first_max_ms": max(later) if later else None, "questions": len(times)}
+    return {
+        "first_ms": times[0] if times else None,
+        "after_first_p50_ms": round(percentile(later, 50), 1),
+        "after_first_max_ms": max(later) if later else None,
+        "questions": len(times),
+    }

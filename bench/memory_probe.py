@@ -70,17 +70,21 @@ def main(index_dir: str, query_dir: str) -> None:
     sentences = index.manifest["counts"]["sentences"]
     index_bytes = (after["RssFile"] - before["RssFile"]) + (searched["RssAnon"] - before["RssAnon"])
     grown = after["VmRSS"] - before["VmRSS"]
-    print(json.dumps({
-        "sentences": sentences,
-        "rss_after_load_bytes": loaded["VmRSS"] - before["VmRSS"],
-        "index_resident_bytes": index_bytes,
-        "index_anon_bytes": searched["RssAnon"] - before["RssAnon"],
-        "index_file_bytes": after["RssFile"] - before["RssFile"],
-        "rss_after_questions_bytes": grown,
-        "answering_anon_bytes": after["RssAnon"] - searched["RssAnon"],
-        "bytes_per_sentence": round(index_bytes / sentences, 1),
-        "process_bytes_per_sentence": round(grown / sentences, 1),
-    }))
+    print(
+        json.dumps(
+            {
+                "sentences": sentences,
+                "rss_after_load_bytes": loaded["VmRSS"] - before["VmRSS"],
+                "index_resident_bytes": index_bytes,
+                "index_anon_bytes": searched["RssAnon"] - before["RssAnon"],
+                "index_file_bytes": after["RssFile"] - before["RssFile"],
+                "rss_after_questions_bytes": grown,
+                "answering_anon_bytes": after["RssAnon"] - searched["RssAnon"],
+                "bytes_per_sentence": round(index_bytes / sentences, 1),
+                "process_bytes_per_sentence": round(grown / sentences, 1),
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -57,22 +57,38 @@ def floors(results: dict[str, Any]) -> list[dict[str, Any]]:
     add("indexing vs raw encode", ">= 0.90", ratio, None if ratio is None else ratio >= 0.9)
     add_article = results.get("add_article", {})
     seconds = add_article.get("in_process_seconds")
-    add(f"add one article to {add_article.get('index_sentences', 0):,} (in process)", "<= 5 s", seconds,
-        None if seconds is None else seconds <= 5 and add_article.get("encoded") == add_article.get("article_sentences"))
+    add(
+        f"add one article to {add_article.get('index_sentences', 0):,} (in process)",
+        "<= 5 s",
+        seconds,
+        None
+        if seconds is None
+        else seconds <= 5 and add_article.get("encoded") == add_article.get("article_sentences"),
+    )
     cli = add_article.get("cli_seconds")
     add("add one article, fresh `newsdesk index` process", "<= 5 s", cli, None if cli is None else cli <= 5)
     largest = results["sizes"][-1] if results["sizes"] else {}
     memory = largest.get("memory", {}).get("bytes_per_sentence")
-    add(f"index resident bytes/sentence at {largest.get('sentences', 0):,}", "<= 1,024", memory,
-        None if memory is None else memory <= 1024)
-    recalls = [s["recall"]["recall_at_10"] for s in results["sizes"] if s.get("recall", {}).get("vector_index") != "flat"]
+    add(
+        f"index resident bytes/sentence at {largest.get('sentences', 0):,}",
+        "<= 1,024",
+        memory,
+        None if memory is None else memory <= 1024,
+    )
+    recalls = [
+        s["recall"]["recall_at_10"] for s in results["sizes"] if s.get("recall", {}).get("vector_index") != "flat"
+    ]
     worst = min(recalls) if recalls else None
     add("recall@10 of approximate index", ">= 0.95", worst, None if worst is None else worst >= 0.95)
     cold = results.get("cold_start", {}).get("ratio")
     add("cold `newsdesk ask` / bare model process", "<= 1.3", cold, None if cold is None else cold <= 1.3)
     chat = results.get("chat_largest", {}).get("after_first_p50_ms")
-    add(f"`newsdesk chat` after the first question ({largest.get('sentences', 0):,})", "<= 100 ms", chat,
-        None if chat is None else chat <= 100)
+    add(
+        f"`newsdesk chat` after the first question ({largest.get('sentences', 0):,})",
+        "<= 100 ms",
+        chat,
+        None if chat is None else chat <= 100,
+    )
     return out
 
 

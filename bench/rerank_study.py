@@ -43,23 +43,36 @@ def collect(args: argparse.Namespace) -> None:
     if args.articles and gold.articles is not None:
         gold = gold.without_sources()
     depths = args.depth or [args.top] * len(args.model)
-    scorers = [(f"{m}:{p}", CrossEncoder(m, p, cache_size=0, threads=1), d)
-               for m, p, d in zip(args.model, args.precision, depths)]
+    scorers = [
+        (f"{m}:{p}", CrossEncoder(m, p, cache_size=0, threads=1), d)
+        for m, p, d in zip(args.model, args.precision, depths)
+    ]
     questions = [q for q in gold.questions if q.answers or args.unanswerable]
     if args.limit:
         questions = questions[: args.limit]
-    with prepared_answerer(settings, gold, [Path(p) for p in args.articles], Path(args.index) if args.index else None) \
-            as (answerer, corpus), open(args.out, "w", encoding="utf-8") as out:
+    with (
+        prepared_answerer(
+            settings, gold, [Path(p) for p in args.articles], Path(args.index) if args.index else None
+        ) as (answerer, corpus),
+        open(args.out, "w", encoding="utf-8") as out,
+    ):
         print(f"collecting {len(questions)} questions over {corpus}", file=sys.stderr)
         for n, question in enumerate(questions, 1):
             started = time.perf_counter()
             answer = answerer.ask(question.question, k=args.top, rerank=False)
             first_ms = (time.perf_counter() - started) * 1000
             texts = [e.text for e in answer.evidence]
-            row = {"id": question.id, "group": _group(question), "answerable": bool(question.answers),
-                   "features": [e.score for e in answer.evidence], "first_ms": round(first_ms, 2),
-                   "hits": [matches_any(t, list(question.answers)) if question.answers else False for t in texts],
-                   "lengths": [len(t) for t in texts], "cross": {}, "ms": {}}
+            row = {
+                "id": question.id,
+                "group": _group(question),
+                "answerable": bool(question.answers),
+                "features": [e.score for e in answer.evidence],
+                "first_ms": round(first_ms, 2),
+                "hits": [matches_any(t, list(question.answers)) if question.answers else False for t in texts],
+                "lengths": [len(t) for t in texts],
+                "cross": {},
+                "ms": {},
+            }
             for name, scorer, depth in scorers:
                 for n_ in CANDIDATES:  # time each candidate count as the answering core would run it
                     if n_ <= min(len(texts), depth) and n <= args.time_questions:
@@ -104,11 +117,19 @@ def decisive(row: dict, margin: float) -> bool:
     return margin > 0 and len(f) > 1 and f[0] - f[1] >= margin
 
 
-def metrics(rows: list[dict], scorer: str | None, n: int, weight: float | None, margin: float = 0.0) -> dict[str, float]:
-    ranks = [rank_of_first_hit(reorder(r, None if decisive(r, margin) else scorer, n, weight), r["hits"])
-             for r in rows if r["answerable"]]
-    return {"hit1": _share([r == 1 for r in ranks]), "hit3": _share([r is not None and r <= 3 for r in ranks]),
-            "mrr": round(statistics.mean([1 / r if r else 0.0 for r in ranks]), 4)}
+def metrics(
+    rows: list[dict], scorer: str | None, n: int, weight: float | None, margin: float = 0.0
+) -> dict[str, float]:
+    ranks = [
+        rank_of_first_hit(reorder(r, None if decisive(r, margin) else scorer, n, weight), r["hits"])
+        for r in rows
+        if r["answerable"]
+    ]
+    return {
+        "hit1": _share([r == 1 for r in ranks]),
+        "hit3": _share([r is not None and r <= 3 for r in ranks]),
+        "mrr": round(statistics.mean([1 / r if r else 0.0 for r in ranks]), 4),
+    }
 
 
 def cross_validated(rows: list[dict], scorer: str, n: int, folds: int = 5) -> tuple[dict[str, float], list[float]]:
@@ -124,7 +145,10 @@ def cross_validated(rows: list[dict], scorer: str, n: int, folds: int = 5) -> tu
         best = max(WEIGHTS, key=lambda w: (metrics(train, scorer, n, w)["hit1"], metrics(train, scorer, n, w)["mrr"]))
         chosen.append(best)
         ranks += [rank_of_first_hit(reorder(r, scorer, n, best), r["hits"]) for r in test]
-    result = {"hit1": _share([r == 1 for r in ranks]), "mrr": round(statistics.mean([1 / r if r else 0.0 for r in ranks]), 4)}
+    result = {
+        "hit1": _share([r == 1 for r in ranks]),
+        "mrr": round(statistics.mean([1 / r if r else 0.0 for r in ranks]), 4),
+    }
     return result, chosen
 
 
@@ -145,8 +169,10 @@ def no_answer(rows: list[dict], scorer: str, n: int, weight: float) -> None:
         declined = sum(s < t for s in unanswerable) / len(unanswerable)
         wrongly = sum(s < t for s in answerable) / max(len(answerable), 1)
         cells.append(f"t={t}: {declined:.2f}/{wrongly:.3f}")
-    print(f"  no answer ({len(unanswerable)} unanswerable, {len(answerable)} answerable; declined/wrongly): "
-          + "  ".join(cells))
+    print(
+        f"  no answer ({len(unanswerable)} unanswerable, {len(answerable)} answerable; declined/wrongly): "
+        + "  ".join(cells)
+    )
 
 
 def fit(paths: list[str]) -> None:
@@ -156,8 +182,10 @@ def fit(paths: list[str]) -> None:
         print(f"\n## {path}: {sum(r['answerable'] for r in rows)} answerable questions")
         base = metrics(rows, None, 0, None)
         first = statistics.median(r["first_ms"] for r in rows)
-        print(f"features only: hit@1 {base['hit1']:.3f} hit@3 {base['hit3']:.3f} MRR {base['mrr']:.3f} "
-              f"(first stage p50 {first:.1f} ms)")
+        print(
+            f"features only: hit@1 {base['hit1']:.3f} hit@3 {base['hit3']:.3f} MRR {base['mrr']:.3f} "
+            f"(first stage p50 {first:.1f} ms)"
+        )
         for scorer in scorers:
             depth = max(len(r["cross"][scorer]) for r in rows)
             for n in [c for c in CANDIDATES if c <= depth]:
@@ -170,11 +198,15 @@ def fit(paths: list[str]) -> None:
                 skips = []
                 for margin in (2.0, 4.0, 6.0, 8.0):
                     share = sum(decisive(r, margin) for r in rows) / max(len(rows), 1)
-                    skips.append(f"m{margin:g}: {metrics(rows, scorer, n, 0.5, margin)['hit1']:.3f} ({share:.0%} skipped)")
-                print(f"{scorer} top {n:>2}: cross only {alone['hit1']:.3f}/{alone['mrr']:.3f}  "
-                      f"fused w=0.5 {fixed['hit1']:.3f}/{fixed['mrr']:.3f}  "
-                      f"fused CV {cv['hit1']:.3f}/{cv['mrr']:.3f} (w {chosen})  "
-                      f"cross p50 {p50:.1f} ms p95 {p95:.1f} ms")
+                    skips.append(
+                        f"m{margin:g}: {metrics(rows, scorer, n, 0.5, margin)['hit1']:.3f} ({share:.0%} skipped)"
+                    )
+                print(
+                    f"{scorer} top {n:>2}: cross only {alone['hit1']:.3f}/{alone['mrr']:.3f}  "
+                    f"fused w=0.5 {fixed['hit1']:.3f}/{fixed['mrr']:.3f}  "
+                    f"fused CV {cv['hit1']:.3f}/{cv['mrr']:.3f} (w {chosen})  "
+                    f"cross p50 {p50:.1f} ms p95 {p95:.1f} ms"
+                )
                 print("  skip when decisive (w=0.5): " + "  ".join(skips))
                 if n == 10:
                     no_answer(rows, scorer, n, 0.5)

@@ -55,7 +55,10 @@ def realism(texts: list[str], real: np.ndarray, queries: np.ndarray) -> dict:
             found, _ = index.search(query, 10, None)
             hits.append(len(truth & set(found.tolist())) / 10)
             nearest.append(float(scores.max()))
-        out[name] = {"recall_at_10": round(float(np.mean(hits)), 4), "top1_cosine_p50": round(float(np.median(nearest)), 4)}
+        out[name] = {
+            "recall_at_10": round(float(np.mean(hits)), 4),
+            "top1_cosine_p50": round(float(np.median(nearest)), 4),
+        }
     out["same_sentence_cosine_mean"] = round(float(np.mean(np.sum(real * synthetic, axis=1))), 4)
     return out
 
@@ -78,9 +81,15 @@ def run(args) -> dict:
     results: dict = {
         "command": "python -m bench.run " + " ".join(sys.argv[1:]),
         "machine": f"{os.cpu_count()} cores, {platform.machine()}, Python {platform.python_version()}",
-        "started": time.strftime("%Y-%m-%dT%H:%M:%S"), "sizes": [], "questions": len(questions),
-        "corpus": {"articles": len(articles), "sentences": sum(counts), "generator": corpus.GENERATOR_VERSION,
-                   "real_articles": len(corpus.real_articles())},
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+        "sizes": [],
+        "questions": len(questions),
+        "corpus": {
+            "articles": len(articles),
+            "sentences": sum(counts),
+            "generator": corpus.GENERATOR_VERSION,
+            "real_articles": len(corpus.real_articles()),
+        },
     }
 
     log("seed index: cold start and chat")
@@ -89,7 +98,8 @@ def run(args) -> dict:
     from retrieval.indexer import Indexer
 
     Indexer(measure.settings_for(seed_index), seed_index, progress=False, encoder=encoder).index_paths(
-        [PROJECT_ROOT / "seeds"])
+        [PROJECT_ROOT / "seeds"]
+    )
     if not args.skip_cold:
         results["cold_start"] = measure.cold_start(seed_index, "how many US troops to Poland?", rounds=args.cold_rounds)
         log(f"cold start {results['cold_start']}")
@@ -116,25 +126,36 @@ def run(args) -> dict:
     for target in sizes:
         n = corpus.prefix_for(counts, target)
         subset = articles[:n]
-        size_texts = real_texts[:sum(counts[:n])] if n <= real_articles else stores.embed_texts(subset)
+        size_texts = real_texts[: sum(counts[:n])] if n <= real_articles else stores.embed_texts(subset)
         log(f"store of {len(size_texts):,} sentences")
         if n <= real_articles:
             folder, seconds = stores.real_store(subset, encoder, cache, embeddings)
-            vectors, source, timings = real[:len(size_texts)], "model", {}
+            vectors, source, timings = real[: len(size_texts)], "model", {}
         else:
             folder, vectors, seconds, timings = stores.synthetic_store(subset, size_texts, len(real_texts), real, cache)
             source = f"model for {len(real_texts):,}, synthetic for the rest"
         stored = IndexStore(folder).current().manifest["counts"]["sentences"]
         if stored != len(size_texts):
-            raise SystemExit(f"{folder} holds {stored:,} sentences, not the {len(size_texts):,} of this corpus: "
-                             "remove it (or bench/cache) and run again")
-        entry = {"sentences_target": target, "sentences": len(size_texts), "articles": n, "vectors_source": source,
-                 "build_seconds": round(seconds, 1) if seconds else None, "build_timings": timings, "store": str(folder)}
+            raise SystemExit(
+                f"{folder} holds {stored:,} sentences, not the {len(size_texts):,} of this corpus: "
+                "remove it (or bench/cache) and run again"
+            )
+        entry = {
+            "sentences_target": target,
+            "sentences": len(size_texts),
+            "articles": n,
+            "vectors_source": source,
+            "build_seconds": round(seconds, 1) if seconds else None,
+            "build_timings": timings,
+            "store": str(folder),
+        }
         entry["disk"] = measure.disk(folder)
         entry["latency"] = measure.latency(folder, questions, encoder)
         entry["recall"] = measure.recall_at_10(folder, vectors, query_vectors)
         entry["memory"] = measure.memory(folder, questions, query_vectors)
-        log(f"{len(size_texts):,}: {entry['latency']} {entry['recall']} {entry['memory']['bytes_per_sentence']} B/sentence")
+        log(
+            f"{len(size_texts):,}: {entry['latency']} {entry['recall']} {entry['memory']['bytes_per_sentence']} B/sentence"
+        )
         results["sizes"].append(entry)
         del vectors
         gc.collect()
@@ -143,8 +164,10 @@ def run(args) -> dict:
     copy = measure.hardlink_copy(largest, work / "largest-copy")
     generator = corpus.NewsGenerator()
     today = corpus.write_jsonl([generator.article(90_000_001)], work / "today.jsonl")
-    results["add_article"] = {"index_sentences": results["sizes"][-1]["sentences"],
-                              **measure.add_one_article(copy, generator.article(90_000_000), encoder, today)}
+    results["add_article"] = {
+        "index_sentences": results["sizes"][-1]["sentences"],
+        **measure.add_one_article(copy, generator.article(90_000_000), encoder, today),
+    }
     log(f"add one article {results['add_article']}")
     results["chat_largest"] = measure.chat(copy, questions[:20])
     shutil.rmtree(copy, ignore_errors=True)
@@ -162,25 +185,33 @@ def int8_path(texts: list[str], jsonl: Path, work: Path, questions: list[str], e
     started, cpu = time.perf_counter(), time.process_time()
     raw = encoder.encode(texts)
     raw_rate, raw_cpu = len(texts) / (time.perf_counter() - started), len(texts) / (time.process_time() - cpu)
-    rate, rate_cpu, _ = measure.pipeline_rate(encoder, jsonl, work / "int8-index", work / "int8-cache.sqlite",
-                                              "minilm-int8")
+    rate, rate_cpu, _ = measure.pipeline_rate(
+        encoder, jsonl, work / "int8-index", work / "int8-cache.sqlite", "minilm-int8"
+    )
     torch_vectors = cached(texts, embeddings)
     encode_ms = []
     for question in questions:
         clock = time.perf_counter()
         encoder.encode([question])
         encode_ms.append((time.perf_counter() - clock) * 1000)
-    out = {"pipeline_rate": round(rate, 1), "raw_rate": round(raw_rate, 1), "efficiency": round(rate / raw_rate, 3),
-           "efficiency_cpu": round(rate_cpu / raw_cpu, 3),
-           "cosine_to_torch_mean": round(float(np.mean(np.sum(raw * torch_vectors, axis=1))), 5),
-           "cosine_to_torch_min": round(float(np.min(np.sum(raw * torch_vectors, axis=1))), 5),
-           "encode_p50_ms": round(measure.percentile(encode_ms, 50), 2)}
+    out = {
+        "pipeline_rate": round(rate, 1),
+        "raw_rate": round(raw_rate, 1),
+        "efficiency": round(rate / raw_rate, 3),
+        "efficiency_cpu": round(rate_cpu / raw_cpu, 3),
+        "cosine_to_torch_mean": round(float(np.mean(np.sum(raw * torch_vectors, axis=1))), 5),
+        "cosine_to_torch_min": round(float(np.min(np.sum(raw * torch_vectors, axis=1))), 5),
+        "encode_p50_ms": round(measure.percentile(encode_ms, 50), 2),
+    }
     if not args.skip_cold:
         seed8 = work / "seed-index-int8"
         shutil.rmtree(seed8, ignore_errors=True)
         Indexer(measure.settings_for(seed8, "minilm-int8"), seed8, progress=False, encoder=encoder).index_paths(
-            [PROJECT_ROOT / "seeds"])
-        out["cold_ask_seconds"] = measure.cold_ask(seed8, "how many US troops to Poland?", "minilm-int8", args.cold_rounds)
+            [PROJECT_ROOT / "seeds"]
+        )
+        out["cold_ask_seconds"] = measure.cold_ask(
+            seed8, "how many US troops to Poland?", "minilm-int8", args.cold_rounds
+        )
     return out
 
 
@@ -199,16 +230,21 @@ def cached(texts: list[str], embeddings: Path) -> np.ndarray:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10k,100k,1M", help="corpus sizes in sentences (default 10k,100k,1M)")
-    parser.add_argument("--real-limit", default="100k", help="sentences encoded by the real model; larger sizes "
-                        "get synthetic vectors beyond this (default 100k)")
+    parser.add_argument(
+        "--real-limit",
+        default="100k",
+        help="sentences encoded by the real model; larger sizes get synthetic vectors beyond this (default 100k)",
+    )
     parser.add_argument("--questions", type=int, default=200, help="questions per size (default 200)")
-    parser.add_argument("--rounds", type=int, default=10, help="interleaved rounds of the throughput "
-                        "comparison (default 10)")
+    parser.add_argument(
+        "--rounds", type=int, default=10, help="interleaved rounds of the throughput comparison (default 10)"
+    )
     parser.add_argument("--cold-rounds", type=int, default=5, help="cold-start runs of each process (default 5)")
     parser.add_argument("--skip-cold", action="store_true", help="skip the cold-start comparison")
     parser.add_argument("--no-int8", dest="int8", action="store_false", help="skip the ONNX int8 encoder")
-    parser.add_argument("--no-realism", dest="realism", action="store_false",
-                        help="skip the check of synthetic against real vectors")
+    parser.add_argument(
+        "--no-realism", dest="realism", action="store_false", help="skip the check of synthetic against real vectors"
+    )
     parser.add_argument("--quick", action="store_true", help="a smoke run in minutes: 2k and 20k sentences")
     parser.add_argument("--out", default=str(BENCH / "out"), help="results folder (default bench/out)")
     parser.add_argument("--cache", default=str(BENCH / "cache"), help="cache folder (default bench/cache)")

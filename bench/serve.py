@@ -49,8 +49,18 @@ def start_server(index_dir: Path, model: str, workers: int, work: Path) -> tuple
     port = free_port()
     env = {**os.environ, "NEWSDESK_MODEL": model, "NEWSDESK_CONFIG": str(config)}
     env.pop("NEWSDESK_API_TOKEN", None)
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve", "--index", str(index_dir),
-               "--port", str(port), "--workers", str(workers)]
+    command = [
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "serve",
+        "--index",
+        str(index_dir),
+        "--port",
+        str(port),
+        "--workers",
+        str(workers),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=(work / "serve.log").open("w"))
     deadline = time.monotonic() + 300
     while time.monotonic() < deadline:
@@ -102,26 +112,49 @@ def load(port: int, clients: int, asked: list[str]) -> dict[str, float]:
         thread.join()
     seconds = time.perf_counter() - started
     return {
-        "clients": clients, "requests": len(asked), "errors": len(errors),
+        "clients": clients,
+        "requests": len(asked),
+        "errors": len(errors),
         "requests_per_s": round(len(latencies) / seconds, 1),
-        "p50_ms": round(percentile(latencies, 50), 1), "p95_ms": round(percentile(latencies, 95), 1),
+        "p50_ms": round(percentile(latencies, 50), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
     }
 
 
 def index_seeds(work: Path, model: str) -> Path:
     index_dir = work / "index"
     env = {**os.environ, "NEWSDESK_MODEL": model}
-    subprocess.run([sys.executable, "-c", "from bot.cli import main; main()", "index", str(PROJECT_ROOT / "seeds"),
-                    "--index", str(index_dir)], env=env, check=True, stdout=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from bot.cli import main; main()",
+            "index",
+            str(PROJECT_ROOT / "seeds"),
+            "--index",
+            str(index_dir),
+        ],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     return index_dir
 
 
 def markdown(results: dict) -> str:
-    lines = [(f"`newsdesk serve`, {results['sentences']:,} sentences, {results['workers']} workers, "
-              f"{results['requests']} requests per level, model {results['model']}"), "",
-             "| concurrent clients | requests/s | p50 ms | p95 ms | errors |", "|---:|---:|---:|---:|---:|"]
+    lines = [
+        (
+            f"`newsdesk serve`, {results['sentences']:,} sentences, {results['workers']} workers, "
+            f"{results['requests']} requests per level, model {results['model']}"
+        ),
+        "",
+        "| concurrent clients | requests/s | p50 ms | p95 ms | errors |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for row in results["levels"]:
-        lines.append(f"| {row['clients']} | {row['requests_per_s']} | {row['p50_ms']} | {row['p95_ms']} | {row['errors']} |")
+        lines.append(
+            f"| {row['clients']} | {row['requests_per_s']} | {row['p50_ms']} | {row['p95_ms']} | {row['errors']} |"
+        )
     return "\n".join(lines)
 
 
@@ -148,8 +181,14 @@ def main(argv: list[str] | None = None) -> None:
         finally:
             process.terminate()
             process.wait(30)
-    results = {"sentences": stats["sentences"], "model": args.model, "workers": args.workers,
-               "requests": len(asked), "cpus": os.cpu_count(), "levels": levels}
+    results = {
+        "sentences": stats["sentences"],
+        "model": args.model,
+        "workers": args.workers,
+        "requests": len(asked),
+        "cpus": os.cpu_count(),
+        "levels": levels,
+    }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     print(markdown(results))

@@ -49,9 +49,8 @@ def _cached(folder: Path) -> bool:
 
 
 def cache_folder(cache: Path, articles, extra: str) -> Path:
-    from retrieval.vectors import EF_CONSTRUCTION, HNSW_M
-
     from retrieval.tokenize import Tokenizer
+    from retrieval.vectors import EF_CONSTRUCTION, HNSW_M
 
     # Everything that decides a store's contents: the articles, the store format, the HNSW
     # recipe and how text becomes sentences and tokens (a cached store split by an older
@@ -67,8 +66,9 @@ def real_store(articles, encoder, cache: Path, embeddings: Path) -> tuple[Path, 
         return folder, None
     shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
-    Indexer(settings_for(folder), folder, progress=True, encoder=encoder, cache_path=embeddings) \
-        .index_articles(articles, scope="bench")
+    Indexer(settings_for(folder), folder, progress=True, encoder=encoder, cache_path=embeddings).index_articles(
+        articles, scope="bench"
+    )
     return folder, time.perf_counter() - started
 
 
@@ -80,8 +80,13 @@ def real_vectors(texts: list[str], encoder, embeddings: Path) -> np.ndarray:
         cache.close()
 
 
-def synthetic_store(articles, texts: list[str], real_count: int, real: np.ndarray, cache: Path,
-                    ) -> tuple[Path, np.ndarray, float | None, dict]:
+def synthetic_store(
+    articles,
+    texts: list[str],
+    real_count: int,
+    real: np.ndarray,
+    cache: Path,
+) -> tuple[Path, np.ndarray, float | None, dict]:
     """A store whose first ``real_count`` sentences have real vectors and the rest synthetic ones."""
     model = synthetic_vectors.CentroidResidualModel().fit(texts[:real_count], real)
     vectors = np.vstack([real, model.vectors(texts[real_count:])])
@@ -90,8 +95,9 @@ def synthetic_store(articles, texts: list[str], real_count: int, real: np.ndarra
         return folder, vectors, None, {}
     shutil.rmtree(folder, ignore_errors=True)
     started = time.perf_counter()
-    report = Indexer(settings_for(folder), folder, progress=True, encoder=TableEncoder(texts, vectors),
-                     use_cache=False).index_articles(articles, scope="bench")
+    report = Indexer(
+        settings_for(folder), folder, progress=True, encoder=TableEncoder(texts, vectors), use_cache=False
+    ).index_articles(articles, scope="bench")
     seconds = time.perf_counter() - started
     if report.sentences != len(texts):
         raise RuntimeError(f"store has {report.sentences} sentences, corpus {len(texts)}: ids would not align")

@@ -42,7 +42,7 @@ def _normalise(matrix: np.ndarray) -> np.ndarray:
 class CentroidResidualModel:
     """Word centroids fitted on real sentence vectors, plus real residuals for spread."""
 
-    def fit(self, texts: list[str], vectors: np.ndarray, seed: int = 0) -> "CentroidResidualModel":
+    def fit(self, texts: list[str], vectors: np.ndarray, seed: int = 0) -> CentroidResidualModel:
         self.vocab: dict[str, int] = {}
         rows = [[self.vocab.setdefault(w, len(self.vocab)) for w in _words(t)] for t in texts]
         df = np.zeros(len(self.vocab))
@@ -73,9 +73,9 @@ class CentroidResidualModel:
         """Synthetic, L2-normalised vectors for ``texts`` (words not seen in fitting are ignored)."""
         out = np.zeros((len(texts), self.centroids.shape[1]), dtype=np.float32)
         for start in range(0, len(texts), batch):
-            part = texts[start:start + batch]
+            part = texts[start : start + batch]
             rows = [[self.vocab[w] for w in _words(t) if w in self.vocab] for t in part]
             predicted = self._predict(self._matrix(rows))
             noise = self.residuals[self.rng.integers(0, len(self.residuals), len(part))]
-            out[start:start + len(part)] = _normalise(self.scale * predicted + noise)
+            out[start : start + len(part)] = _normalise(self.scale * predicted + noise)
         return out

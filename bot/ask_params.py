@@ -38,12 +38,26 @@ class AskParams:
 def filter_options(func):
     """--since, --until, --source (repeatable) and --as-of, shared by ask, chat and eval."""
     options = [
-        click.option("--since", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or after this day."),
-        click.option("--until", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or before this day."),
-        click.option("--source", "sources", multiple=True, metavar="NAME",
-                     help="Only evidence from this source (whole words, any case; repeat for several)."),
-        click.option("--as-of", "as_of", default=None, metavar="YYYY-MM-DD",
-                     help="Read time words (latest, last month) against this day instead of the archive's newest."),
+        click.option(
+            "--since", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or after this day."
+        ),
+        click.option(
+            "--until", default=None, metavar="YYYY-MM-DD", help="Only evidence published on or before this day."
+        ),
+        click.option(
+            "--source",
+            "sources",
+            multiple=True,
+            metavar="NAME",
+            help="Only evidence from this source (whole words, any case; repeat for several).",
+        ),
+        click.option(
+            "--as-of",
+            "as_of",
+            default=None,
+            metavar="YYYY-MM-DD",
+            help="Read time words (latest, last month) against this day instead of the archive's newest.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)

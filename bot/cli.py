@@ -13,15 +13,23 @@ from bot.ask_params import K_TYPE, MODE_TYPE, cli_filters, filter_options
 from bot.lazy_group import LazyGroup
 
 
-
-def load_settings(index: str | None = None, mode: str | None = None, model: str | None = None,
-                  wait: float | None = None, rerank: bool = True):
+def load_settings(
+    index: str | None = None,
+    mode: str | None = None,
+    model: str | None = None,
+    wait: float | None = None,
+    rerank: bool = True,
+):
     """Config defaults, then environment, then these flags; a bad setting is one line naming it.
     ``rerank=False`` is --no-rerank."""
     from retrieval.config import ConfigError, Settings
 
-    overrides = {"index": {"dir": index, "writer_wait_seconds": wait}, "retrieval": {"mode": mode},
-                 "model": {"name": model}, "rerank": {"cross_encoder": None if rerank else ""}}
+    overrides = {
+        "index": {"dir": index, "writer_wait_seconds": wait},
+        "retrieval": {"mode": mode},
+        "model": {"name": model},
+        "rerank": {"cross_encoder": None if rerank else ""},
+    }
     try:
         return Settings.load(overrides=overrides)
     except ConfigError as exc:
@@ -30,7 +38,10 @@ def load_settings(index: str | None = None, mode: str | None = None, model: str 
 
 def index_option(func):
     return click.option(
-        "--index", "index", type=click.Path(file_okay=False), default=None,
+        "--index",
+        "index",
+        type=click.Path(file_okay=False),
+        default=None,
         help="Index store folder (default: index/, or NEWSDESK_INDEX_DIR).",
     )(func)
 
@@ -112,8 +123,14 @@ def main():
 @click.option("--rebuild", is_flag=True, help="Ignore the current index and build afresh (cached vectors are reused).")
 @click.option("--json", "as_json", is_flag=True, help="Print the run summary as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="List every warning, not only the first few.")
-@click.option("--wait", "wait", type=click.FloatRange(0), default=None, metavar="SECONDS",
-              help="How long to wait while another `newsdesk index` writes this index (default 300; 0: not at all).")
+@click.option(
+    "--wait",
+    "wait",
+    type=click.FloatRange(0),
+    default=None,
+    metavar="SECONDS",
+    help="How long to wait while another `newsdesk index` writes this index (default 300; 0: not at all).",
+)
 def index(paths, index, rebuild, as_json, verbose, wait):
     """Index .txt (seed format) and .jsonl articles from files and folders.
 
@@ -165,9 +182,7 @@ def _fail_on_missing(missing: list[str], as_json: bool) -> None:
     """A path given that does not exist is a mistake to fix (a typo, an unmounted share): the
     rest is indexed, then the run fails so a cron job or script notices."""
     if missing:
-        raise click.ClickException(
-            f"not found: {', '.join(missing)} (the other paths were indexed); check the path"
-        )
+        raise click.ClickException(f"not found: {', '.join(missing)} (the other paths were indexed); check the path")
 
 
 def _skip_final_collection() -> None:
@@ -196,11 +211,19 @@ _FREEZE_AT_EXIT = False
 @click.option("-k", "--k", "k", type=K_TYPE, default=None, help="How many sentences (default 5).")
 @click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
-@click.option("--no-rerank", "no_rerank", is_flag=True,
-              help="Rank by the first-stage features alone, without the cross-encoder (for comparison).")
+@click.option(
+    "--no-rerank",
+    "no_rerank",
+    is_flag=True,
+    help="Rank by the first-stage features alone, without the cross-encoder (for comparison).",
+)
 @filter_options
-@click.option("--no-time", "no_time", is_flag=True,
-              help="Search time words (latest, in February 2022) as plain words (for comparison).")
+@click.option(
+    "--no-time",
+    "no_time",
+    is_flag=True,
+    help="Search time words (latest, in February 2022) as plain words (for comparison).",
+)
 def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, no_time):
     """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences.
 
@@ -212,7 +235,9 @@ def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_
     from retrieval.types import QuestionError
 
     if question is None and sys.stdin.isatty():
-        raise click.UsageError('give a QUESTION, e.g. newsdesk ask "how many US troops to Poland?", or pipe questions on stdin')
+        raise click.UsageError(
+            'give a QUESTION, e.g. newsdesk ask "how many US troops to Poland?", or pipe questions on stdin'
+        )
     filters, as_of = cli_filters(since, until, sources, as_of)
     settings = load_settings(index, mode, rerank=not no_rerank)
     answerer = open_for_questions(settings, quiet=as_json)
@@ -258,7 +283,7 @@ def chat(index, k, mode, since, until, sources, as_of):
     try:
         import readline  # noqa: F401  (line editing and history for input())
     except ImportError:
-        readline = None
+        pass  # input() works without line editing
     settings = load_settings(index, mode)
     answerer = open_for_questions(settings, live=True)
     try:

@@ -27,33 +27,85 @@ class EvalError(click.ClickException):
 
 @click.command("eval")
 @click.argument("gold", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--articles", "articles", multiple=True, type=click.Path(path_type=Path),
-              help="Index these .txt/.jsonl files or folders first and score over them (repeat for more).")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="Index folder to use, or to build into with --articles or a SQuAD gold "
-                   "(default: the configured index; a temporary one when building).")
-@click.option("--k", "k", type=click.IntRange(1, 100), default=10, show_default=True,
-              help="Evidence sentences judged per question.")
-@click.option("--mode", type=click.Choice(MODES), default=None,
-              help="Retrieval mode to score (default: the configured mode).")
+@click.option(
+    "--articles",
+    "articles",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Index these .txt/.jsonl files or folders first and score over them (repeat for more).",
+)
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Index folder to use, or to build into with --articles or a SQuAD gold "
+    "(default: the configured index; a temporary one when building).",
+)
+@click.option(
+    "--k",
+    "k",
+    type=click.IntRange(1, 100),
+    default=10,
+    show_default=True,
+    help="Evidence sentences judged per question.",
+)
+@click.option(
+    "--mode", type=click.Choice(MODES), default=None, help="Retrieval mode to score (default: the configured mode)."
+)
 @click.option("--compare", is_flag=True, help="Score bm25, dense and hybrid side by side.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("eval-out"), show_default=True, help="Folder for the report files.")
-@click.option("--html", "as_html", is_flag=True,
-              help="Also write report.html: summary, hit@k plot and every question, misses first, filterable.")
-@click.option("--min-hit1", type=click.FloatRange(0.0, 1.0), default=None,
-              help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).")
-@click.option("--no-rerank", "no_rerank", is_flag=True,
-              help="Score the first-stage feature ranking alone, without the cross-encoder.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("eval-out"),
+    show_default=True,
+    help="Folder for the report files.",
+)
+@click.option(
+    "--html",
+    "as_html",
+    is_flag=True,
+    help="Also write report.html: summary, hit@k plot and every question, misses first, filterable.",
+)
+@click.option(
+    "--min-hit1",
+    type=click.FloatRange(0.0, 1.0),
+    default=None,
+    help="Exit with status 1 when hit@1 of --mode falls below this (a CI gate).",
+)
+@click.option(
+    "--no-rerank",
+    "no_rerank",
+    is_flag=True,
+    help="Score the first-stage feature ranking alone, without the cross-encoder.",
+)
 @filter_options
-@click.option("--no-time", "no_time", is_flag=True,
-              help="Search time words in the questions as plain words, without reading them as periods "
-                   "or a wish for the latest (to measure what the time handling adds).")
+@click.option(
+    "--no-time",
+    "no_time",
+    is_flag=True,
+    help="Search time words in the questions as plain words, without reading them as periods "
+    "or a wish for the latest (to measure what the time handling adds).",
+)
 @click.pass_context
-def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], index_dir: Path | None,
-                 k: int, mode: str | None, compare: bool, out_dir: Path, as_html: bool,
-                 min_hit1: float | None, no_rerank: bool, since: str | None, until: str | None,
-                 sources: tuple[str, ...], as_of: str | None, no_time: bool) -> None:
+def eval_command(
+    ctx: click.Context,
+    gold: Path,
+    articles: tuple[Path, ...],
+    index_dir: Path | None,
+    k: int,
+    mode: str | None,
+    compare: bool,
+    out_dir: Path,
+    as_html: bool,
+    min_hit1: float | None,
+    no_rerank: bool,
+    since: str | None,
+    until: str | None,
+    sources: tuple[str, ...],
+    as_of: str | None,
+    no_time: bool,
+) -> None:
     """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out.
 
     --since, --until and --source filter every question's evidence; time words in the
@@ -67,8 +119,9 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     options = {"filters": filters, "as_of": as_of, "time_words": not no_time}
 
     try:
-        settings = Settings.load(overrides={"retrieval": {"mode": mode},
-                                            "rerank": {"cross_encoder": "" if no_rerank else None}})
+        settings = Settings.load(
+            overrides={"retrieval": {"mode": mode}, "rerank": {"cross_encoder": "" if no_rerank else None}}
+        )
     except ConfigError as exc:
         raise EvalError(str(exc)) from None
     primary = mode or settings.get("retrieval", "mode")
@@ -98,10 +151,22 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     except (CorpusError, StoreError, EncoderError, RerankModelError) as exc:
         raise EvalError(str(exc)) from None
     summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
-    command = _command_line(gold, articles, index_dir, k, mode, compare, out_dir, as_html, min_hit1, no_rerank,
-                            (since, until, sources, as_of, no_time))
-    paths = write_outputs(out_dir, gold_set, summaries, outcomes, k=k, primary=primary,
-                          compare=compare, command=command, corpus=corpus)
+    command = _command_line(
+        gold,
+        articles,
+        index_dir,
+        k,
+        mode,
+        compare,
+        out_dir,
+        as_html,
+        min_hit1,
+        no_rerank,
+        (since, until, sources, as_of, no_time),
+    )
+    paths = write_outputs(
+        out_dir, gold_set, summaries, outcomes, k=k, primary=primary, compare=compare, command=command, corpus=corpus
+    )
     if as_html:
         from retrieval.evaluation.html_report import html_report
 
@@ -114,8 +179,9 @@ def eval_command(ctx: click.Context, gold: Path, articles: tuple[Path, ...], ind
     if min_hit1 is not None:
         hit1 = hit_at_k([o.rank for o in outcomes[primary] if o.gold.answerable], 1)
         if hit1 is None:
-            raise EvalError(f"{gold} has no answerable questions, so --min-hit1 cannot be checked; "
-                            "add questions with answers")
+            raise EvalError(
+                f"{gold} has no answerable questions, so --min-hit1 cannot be checked; add questions with answers"
+            )
         if hit1 < min_hit1:
             click.echo(f"FAIL: hit@1 {hit1:.4f} ({primary}) is below --min-hit1 {min_hit1}", err=True)
             ctx.exit(EXIT_BELOW_GATE)
@@ -126,9 +192,19 @@ def _warn(message: str) -> None:
     click.echo(message, err=True)
 
 
-def _command_line(gold: Path, articles: tuple[Path, ...], index_dir: Path | None, k: int, mode: str | None,
-                  compare: bool, out_dir: Path, as_html: bool, min_hit1: float | None,
-                  no_rerank: bool = False, time_options: tuple = (None, None, (), None, False)) -> str:
+def _command_line(
+    gold: Path,
+    articles: tuple[Path, ...],
+    index_dir: Path | None,
+    k: int,
+    mode: str | None,
+    compare: bool,
+    out_dir: Path,
+    as_html: bool,
+    min_hit1: float | None,
+    no_rerank: bool = False,
+    time_options: tuple = (None, None, (), None, False),
+) -> str:
     """The command that reproduces this run, for the report."""
     args = ["newsdesk", "eval", str(gold)]
     for path in articles:

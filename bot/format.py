@@ -57,8 +57,10 @@ def render_text(answer: Answer, color: bool = False, width: int | None = None) -
         lines.append("")
     for number, evidence in enumerate(answer.evidence, start=1):
         body = textwrap.fill(
-            mark(evidence.text, evidence.highlights, color), width=width,
-            initial_indent=f"{number:>2}. ", subsequent_indent="    ",
+            mark(evidence.text, evidence.highlights, color),
+            width=width,
+            initial_indent=f"{number:>2}. ",
+            subsequent_indent="    ",
         )
         meta = provenance(evidence)
         lines.append(body)

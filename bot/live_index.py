@@ -24,8 +24,14 @@ log = logging.getLogger("newsdesk.serve")
 class LiveAnswerer:
     """Hands out the current `Answerer`; safe to call from many threads."""
 
-    def __init__(self, answerer: Answerer, index_dir: Path, generation: str | None,
-                 check_every: float = 2.0, clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        answerer: Answerer,
+        index_dir: Path,
+        generation: str | None,
+        check_every: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self._answerer = answerer
         self.index_dir = Path(index_dir)
         self.generation = generation
@@ -45,7 +51,9 @@ class LiveAnswerer:
                 self._checked = now
                 name = read_pointer(self.index_dir)
                 if name and name not in (self.generation, self._failed) and self._loading is None:
-                    self._loading = threading.Thread(target=self._load, args=(name,), name="newsdesk-reload", daemon=True)
+                    self._loading = threading.Thread(
+                        target=self._load, args=(name,), name="newsdesk-reload", daemon=True
+                    )
                     self._loading.start()
             finally:
                 self._lock.release()
@@ -70,8 +78,12 @@ class LiveAnswerer:
             log.warning("%s", self.reload_error)
         else:
             self._answerer, self.generation, self.reload_error, self._failed = fresh, name, None, None
-            log.info("now answering from %s (%s sentences, loaded in %.1f s)", name,
-                     f"{fresh.stats()['sentences']:,}", time.perf_counter() - started)
+            log.info(
+                "now answering from %s (%s sentences, loaded in %.1f s)",
+                name,
+                f"{fresh.stats()['sentences']:,}",
+                time.perf_counter() - started,
+            )
         finally:
             self._loading = None
 

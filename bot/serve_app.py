@@ -13,10 +13,10 @@ import re
 import threading
 import time
 import uuid
-from functools import partial
 from collections.abc import Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import click
@@ -44,7 +44,7 @@ NOT_READY_RETRY = 5
 # so following a source link never tells the article's site which question was asked.
 PAGE_HEADERS = {
     "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; "
-                               "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
     "Referrer-Policy": "no-referrer",
 }
 
@@ -108,8 +108,12 @@ class Service:
             self.not_ready = f"loading failed ({type(exc).__name__}: {exc})"
         else:
             self.ready_with(live)
-            log.info("ready: %s sentences from %s in %.1f s", f"{live.get().stats()['sentences']:,}",
-                     live.index_dir, time.perf_counter() - started)
+            log.info(
+                "ready: %s sentences from %s in %.1f s",
+                f"{live.get().stats()['sentences']:,}",
+                live.index_dir,
+                time.perf_counter() - started,
+            )
             return
         log.error("not ready: %s", self.not_ready)
 
@@ -138,7 +142,11 @@ def create_app(service: Service) -> Starlette:
 async def ask(request: Request, service: Service) -> Response:
     try:
         _authorise(request, service)  # before reading a body from someone not allowed to send one
-        values = await _json_body(request, service.config.max_body_bytes) if request.method == "POST" else request.query_params
+        values = (
+            await _json_body(request, service.config.max_body_bytes)
+            if request.method == "POST"
+            else request.query_params
+        )
         answer = await answer_for(request, service, values)
     except Problem as problem:
         return problem.json()
@@ -157,8 +165,12 @@ async def page(request: Request, service: Service) -> Response:
             return refused.json()
         problem = refused
     live = service.live
-    html = render_page(form, answer=answer, error=problem.message if problem else service.not_ready,
-                       stats=live.get().stats() if live else None)
+    html = render_page(
+        form,
+        answer=answer,
+        error=problem.message if problem else service.not_ready,
+        stats=live.get().stats() if live else None,
+    )
     headers = {**PAGE_HEADERS, **(problem.headers() if problem else {})}
     return HTMLResponse(html, problem.status if problem else 200, headers)
 
@@ -169,8 +181,12 @@ async def answer_for(request: Request, service: Service, values: Mapping[str, An
     client = request.client.host if request.client else "unknown"
     wait = service.limiter.wait_seconds(client)
     if wait:
-        raise Problem(429, f"too many questions from {client}: at most {service.limiter.per_minute} a minute; "
-                           f"retry in {int(wait) + 1} s", retry_after=int(wait) + 1)
+        raise Problem(
+            429,
+            f"too many questions from {client}: at most {service.limiter.per_minute} a minute; "
+            f"retry in {int(wait) + 1} s",
+            retry_after=int(wait) + 1,
+        )
     question = values.get("q")
     if isinstance(question, str):
         request.state.question = question
@@ -190,8 +206,9 @@ async def answer_for(request: Request, service: Service, values: Mapping[str, An
     except Exception:
         request_id = request.scope.get("state", {}).get("request_id", "?")
         log.exception("request %s: answering failed", request_id)
-        raise Problem(500, f"answering failed; the server log has the details under request id {request_id}",
-                      params.question) from None
+        raise Problem(
+            500, f"answering failed; the server log has the details under request id {request_id}", params.question
+        ) from None
 
 
 def _ask(live: LiveAnswerer, params: AskParams) -> Answer:
@@ -200,8 +217,9 @@ def _ask(live: LiveAnswerer, params: AskParams) -> Answer:
 
 def _authorise(request: Request, service: Service) -> None:
     if not service.tokens.allows(request.headers.get("authorization")):
-        raise Problem(401, "this server needs a bearer token: send the header "
-                           "`Authorization: Bearer <NEWSDESK_API_TOKEN>`")
+        raise Problem(
+            401, "this server needs a bearer token: send the header `Authorization: Bearer <NEWSDESK_API_TOKEN>`"
+        )
 
 
 async def _json_body(request: Request, limit: int) -> Mapping[str, Any]:
@@ -231,14 +249,21 @@ async def stats(request: Request, service: Service) -> Response:
     if live is None:
         return Problem(503, f"not ready: {service.not_ready}", retry_after=NOT_READY_RETRY).json()
     pool = service.pool
-    return JSONResponse({
-        **live.get().stats(),
-        "index": str(live.index_dir),
-        "generation": live.generation,
-        "reload_error": live.reload_error,
-        "server": {"workers": pool.workers, "queue": pool.queue, "in_flight": pool.in_flight,
-                   "rate_per_minute": service.limiter.per_minute, "token_required": service.tokens.required},
-    })
+    return JSONResponse(
+        {
+            **live.get().stats(),
+            "index": str(live.index_dir),
+            "generation": live.generation,
+            "reload_error": live.reload_error,
+            "server": {
+                "workers": pool.workers,
+                "queue": pool.queue,
+                "in_flight": pool.in_flight,
+                "rate_per_minute": service.limiter.per_minute,
+                "token_required": service.tokens.required,
+            },
+        }
+    )
 
 
 async def healthz(_request: Request) -> Response:
@@ -291,8 +316,10 @@ class RequestLog:
         finally:
             question = state.get("question")
             client = scope.get("client") or ("-", 0)
-            line = (f'{request_id} {client[0]} "{scope["method"]} {scope["path"]}" {status[0]} '
-                    f'{(time.perf_counter() - started) * 1000:.1f}ms')
+            line = (
+                f'{request_id} {client[0]} "{scope["method"]} {scope["path"]}" {status[0]} '
+                f"{(time.perf_counter() - started) * 1000:.1f}ms"
+            )
             if question is not None:
                 line += f" q_chars={len(question)}"
                 if self.log_questions:

@@ -18,9 +18,15 @@ from bot.serve_guard import TOKEN_ENV
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port (default 8000).")
 @index_option
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Threads answering at once (default 2).")
-@click.option("--queue", type=click.IntRange(0, 10_000), default=None,
-              help="Questions that may wait for a worker before 503 (default 32).")
-@click.option("--log-questions", is_flag=True, help="Write each question's text to the access log (default: its length only).")
+@click.option(
+    "--queue",
+    type=click.IntRange(0, 10_000),
+    default=None,
+    help="Questions that may wait for a worker before 503 (default 32).",
+)
+@click.option(
+    "--log-questions", is_flag=True, help="Write each question's text to the access log (default: its length only)."
+)
 def serve_command(host, port, index, workers, queue, log_questions):
     """Serve GET/POST /ask (the `ask --json` object), a web page at /, /stats, /healthz and /readyz.
 
@@ -48,19 +54,29 @@ def serve_command(host, port, index, workers, queue, log_questions):
     )
     _log_to_stderr()
     if not config.token and not _is_loopback(host):
-        click.echo(f"warning: serving on {host} without {TOKEN_ENV}: anyone who reaches it can ask; "
-                   f"set {TOKEN_ENV} to require a bearer token", err=True)
+        click.echo(
+            f"warning: serving on {host} without {TOKEN_ENV}: anyone who reaches it can ask; "
+            f"set {TOKEN_ENV} to require a bearer token",
+            err=True,
+        )
 
     def load() -> LiveAnswerer:
         # The pointer is read before loading: a commit in between is then seen as new and loaded again.
         generation = read_pointer(settings.index_dir)
         answerer = open_for_questions(settings)
-        return LiveAnswerer(answerer, settings.index_dir, generation or read_pointer(settings.index_dir),
-                            check_every=config.reload_seconds)
+        return LiveAnswerer(
+            answerer,
+            settings.index_dir,
+            generation or read_pointer(settings.index_dir),
+            check_every=config.reload_seconds,
+        )
 
     app = create_app(Service(config, load))
-    click.echo(f"newsdesk: serving http://{_url_host(host)}:{port}/ (index {settings.index_dir}; "
-               f"token {'required' if config.token else 'off'}); Ctrl-C stops", err=True)
+    click.echo(
+        f"newsdesk: serving http://{_url_host(host)}:{port}/ (index {settings.index_dir}; "
+        f"token {'required' if config.token else 'off'}); Ctrl-C stops",
+        err=True,
+    )
     uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning", server_header=False)
 
 

@@ -35,8 +35,13 @@ ol.cards{padding:0}.card p{margin:.2rem 0}mark{background:#fde293;padding:0 .1em
 """
 
 
-def render_page(form: Mapping[str, str], *, answer: Answer | None = None, error: str | None = None,
-                stats: Mapping[str, Any] | None = None) -> str:
+def render_page(
+    form: Mapping[str, str],
+    *,
+    answer: Answer | None = None,
+    error: str | None = None,
+    stats: Mapping[str, Any] | None = None,
+) -> str:
     """The whole page; ``form`` holds the submitted fields, to refill the form and make the permalink."""
     question = form.get("q", "")
     title = f"{question} · newsdesk" if question else "newsdesk"
@@ -79,7 +84,7 @@ def _form(form: Mapping[str, str]) -> str:
         '<div class="ask"><input type="search" name="q" aria-label="question" required maxlength="1000" '
         f'placeholder="how many US troops to Poland?" value="{value["q"]}" autofocus>'
         '<button type="submit">Ask</button></div>'
-        f'<details{" open" if filtered else ""}><summary>Filters</summary>'
+        f"<details{' open' if filtered else ''}><summary>Filters</summary>"
         f'<label>since <input type="date" name="since" value="{value["since"]}"></label>'
         f'<label>until <input type="date" name="until" value="{value["until"]}"></label>'
         f'<label>source <input type="text" name="source" size="12" value="{value["source"]}"></label>'

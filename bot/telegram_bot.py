@@ -13,9 +13,10 @@ import logging
 import re
 import secrets
 import signal
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Awaitable, Callable, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import click
 from telegram import (
@@ -143,10 +144,14 @@ async def _admitted(update: Update, context: Context) -> bool:
         return True
     log.warning(
         "refused user %s (@%s) in chat %s: not on the allow-list",
-        user.id if user else None, user.username if user else None, chat.id if chat else None,
+        user.id if user else None,
+        user.username if user else None,
+        chat.id if chat else None,
     )
     if update.inline_query:
-        await update.inline_query.answer([], button=_inline_button("This bot is private"), cache_time=0, is_personal=True)
+        await update.inline_query.answer(
+            [], button=_inline_button("This bot is private"), cache_time=0, is_personal=True
+        )
     elif update.effective_message:
         await update.effective_message.reply_text(REFUSAL.format(user_id=user.id if user else "unknown"))
     return False
@@ -294,7 +299,9 @@ async def on_error(update: object, context: Context) -> None:
         return
     try:
         if update.inline_query:
-            await update.inline_query.answer([], button=_inline_button("Sorry, that failed; please try again"), cache_time=0)
+            await update.inline_query.answer(
+                [], button=_inline_button("Sorry, that failed; please try again"), cache_time=0
+            )
         elif update.effective_message:
             await update.effective_message.reply_text(APOLOGY)
     except TelegramError:
@@ -326,8 +333,13 @@ async def _announce(app: Application) -> None:
     """Log what the bot serves and register its command menu once it is connected."""
     state = app.bot_data["newsdesk"]
     stats = await state.run(state.answerer.stats)
-    log.info("answering as @%s from %s articles (%s to %s)", app.bot.username, stats.get("articles"),
-             stats.get("date_min"), stats.get("date_max"))
+    log.info(
+        "answering as @%s from %s articles (%s to %s)",
+        app.bot.username,
+        stats.get("articles"),
+        stats.get("date_min"),
+        stats.get("date_max"),
+    )
     commands = [BotCommand("help", "What I know, with example questions"), BotCommand("ask", "Ask a question")]
     try:
         await app.bot.set_my_commands(commands)
@@ -371,9 +383,14 @@ def run_application(app: Application, tg: TelegramSettings) -> None:
     """Serve until SIGINT or SIGTERM, then finish in-flight updates and stop cleanly."""
     if tg.mode == "webhook":
         app.run_webhook(
-            listen=tg.webhook_listen, port=tg.webhook_port, url_path=tg.webhook_path, webhook_url=tg.webhook_url,
+            listen=tg.webhook_listen,
+            port=tg.webhook_port,
+            url_path=tg.webhook_path,
+            webhook_url=tg.webhook_url,
             # Telegram echoes this secret on every call, so forged posts to the URL are rejected.
-            secret_token=secrets.token_urlsafe(32), allowed_updates=ALLOWED_UPDATES, stop_signals=STOP_SIGNALS,
+            secret_token=secrets.token_urlsafe(32),
+            allowed_updates=ALLOWED_UPDATES,
+            stop_signals=STOP_SIGNALS,
         )
     else:
         app.run_polling(
@@ -394,8 +411,13 @@ def _configure_logging() -> None:
 
 
 @click.command("bot")
-@click.option("--index", "index_dir", type=click.Path(file_okay=False), default=None,
-              help="Index store to answer from (default: [index] dir, env NEWSDESK_INDEX_DIR).")
+@click.option(
+    "--index",
+    "index_dir",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Index store to answer from (default: [index] dir, env NEWSDESK_INDEX_DIR).",
+)
 def bot_command(index_dir: str | None) -> None:
     """Answer questions in Telegram (token from TELEGRAM_BOT_TOKEN; see docs/telegram.md)."""
     try:
@@ -416,13 +438,17 @@ def bot_command(index_dir: str | None) -> None:
         finally:
             answerer.stop()  # no watcher outlives the bot
     except InvalidToken:
-        raise click.ClickException("Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather") from None
+        raise click.ClickException(
+            "Telegram rejected TELEGRAM_BOT_TOKEN; copy the token again from @BotFather"
+        ) from None
     except NetworkError as exc:
         raise click.ClickException(
             f"cannot reach the Bot API at {tg.base_url} ({redact(str(exc))}); check the network or [telegram] base_url"
         ) from None
     except TelegramError as exc:
-        raise click.ClickException(f"the Bot API at {tg.base_url} refused to start the bot: {redact(str(exc))}") from None
+        raise click.ClickException(
+            f"the Bot API at {tg.base_url} refused to start the bot: {redact(str(exc))}"
+        ) from None
     finally:
         restore_logging()
     log.info("stopped")

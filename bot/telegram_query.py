@@ -12,11 +12,12 @@ import re
 from retrieval.filters import make_filters
 from retrieval.types import Filters
 
-FILTER_WORD = re.compile(r"(?<!\S)(?P<name>since|until|source):(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))",
-                         re.IGNORECASE)
-HELP = ("Filters go before the question: <code>since:2022-02-15</code>, <code>until:2022-03-01</code>, "
-        "<code>source:reuters</code> (repeat it, or <code>source:\"the guardian\"</code> for names with spaces). "
-        "Time words work too: <i>latest</i>, <i>now</i>, <i>in February 2022</i>, <i>last month</i>.")
+FILTER_WORD = re.compile(r"(?<!\S)(?P<name>since|until|source):(?:\"(?P<quoted>[^\"]*)\"|(?P<bare>\S+))", re.IGNORECASE)
+HELP = (
+    "Filters go before the question: <code>since:2022-02-15</code>, <code>until:2022-03-01</code>, "
+    '<code>source:reuters</code> (repeat it, or <code>source:"the guardian"</code> for names with spaces). '
+    "Time words work too: <i>latest</i>, <i>now</i>, <i>in February 2022</i>, <i>last month</i>."
+)
 
 
 def split_filters(text: str) -> tuple[str, Filters]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from retrieval.config import ConfigError, Settings
 
@@ -110,9 +111,7 @@ def _number(section: Mapping[str, Any], key: str, minimum: float, kind: type = i
 def _base_url(value: str) -> str:
     url = value.strip().rstrip("/")
     if not re.match(r"^https?://[^/\s]+", url):
-        raise ConfigError(
-            f"Bot API base URL {value!r} is not an http(s) server root; use e.g. http://127.0.0.1:8081"
-        )
+        raise ConfigError(f"Bot API base URL {value!r} is not an http(s) server root; use e.g. http://127.0.0.1:8081")
     if re.search(r"/bot[^/]*$", url):
         raise ConfigError(f"Bot API base URL {value!r} should be the server root, without /bot<token>")
     return url
@@ -137,11 +136,13 @@ def load_telegram_settings(settings: Settings, env: Mapping[str, str] | None = N
     section = settings.section("telegram")
     mode = section["mode"]
     if mode not in MODES:
-        raise ConfigError(f"[telegram] mode = {mode!r}: use \"polling\" or \"webhook\"")
+        raise ConfigError(f'[telegram] mode = {mode!r}: use "polling" or "webhook"')
     webhook_url = section["webhook_url"].strip()
     # Telegram's own servers only call https:// webhooks; a self-hosted Bot API server may use http://.
     if mode == "webhook" and not re.match(r"^https?://[^/\s]+", webhook_url):
-        raise ConfigError("[telegram] mode = \"webhook\" needs webhook_url, the public https:// address Telegram posts to")
+        raise ConfigError(
+            '[telegram] mode = "webhook" needs webhook_url, the public https:// address Telegram posts to'
+        )
     users = _ids(env[ALLOWED_USERS_ENV], ALLOWED_USERS_ENV) if env.get(ALLOWED_USERS_ENV) else None
     chats = _ids(env[ALLOWED_CHATS_ENV], ALLOWED_CHATS_ENV) if env.get(ALLOWED_CHATS_ENV) else None
     examples = section["examples"]

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import copy
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,8 +26,8 @@ from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import IndexStore, StoreMissing
 from retrieval.term_match import TermMatcher
-from retrieval.timeline import build_timeline
 from retrieval.time_words import TimeQuery, read_time_words
+from retrieval.timeline import build_timeline
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, Filters, QuestionError
 
@@ -49,9 +50,13 @@ class Answerer:
         self.default_k = retrieval["k"]
         rerank = settings.section("rerank")
         weights = {name: float(rerank.get(name, 0.0)) for name in FEATURES}
-        matcher = TermMatcher.from_encoder(encoder) if self.fusion is FusionMethod.FEATURES and weights["match"] else None
+        matcher = (
+            TermMatcher.from_encoder(encoder) if self.fusion is FusionMethod.FEATURES and weights["match"] else None
+        )
         self.reranker = FeatureReranker(
-            weights, dict(rerank["type_weights"]), matcher,
+            weights,
+            dict(rerank["type_weights"]),
+            matcher,
         )
         self.passages = rerank["passages"]
         reading = ReadingSettings.from_section(rerank)
@@ -67,7 +72,7 @@ class Answerer:
         self.report_lag_days = int(settings.get("time", "report_lag_days"))
         self.facets = FacetCache()
 
-    def with_index(self, index: SearchIndex) -> "Answerer":
+    def with_index(self, index: SearchIndex) -> Answerer:
         """The same answerer (settings, encoder, reranker) over another generation of the index."""
         other = copy.copy(self)
         other.index = index
@@ -80,19 +85,28 @@ class Answerer:
             raise QuestionError("The question must be text.")
         cleaned = " ".join("".join(ch for ch in question if ch.isprintable() or ch.isspace()).split())
         if not cleaned:
-            raise QuestionError("The question is empty: type a few words, e.g. \"how many US troops to Poland?\"")
+            raise QuestionError('The question is empty: type a few words, e.g. "how many US troops to Poland?"')
         if len(cleaned) > self.max_chars:
             raise QuestionError(
                 f"The question is {len(cleaned):,} characters long; keep it under {self.max_chars:,} "
                 "(ask about one thing at a time)."
             )
         if not any(ch.isalnum() for ch in cleaned):
-            raise QuestionError("The question has no words to search for; ask in words, e.g. \"who expelled Bart Gorman?\"")
+            raise QuestionError(
+                'The question has no words to search for; ask in words, e.g. "who expelled Bart Gorman?"'
+            )
         return cleaned
 
-    def ask(self, question: str, k: int | None = None, mode: str | Mode | None = None,
-            rerank: bool = True, filters: Filters | None = None, as_of: str | None = None,
-            time_words: bool = True) -> Answer:
+    def ask(
+        self,
+        question: str,
+        k: int | None = None,
+        mode: str | Mode | None = None,
+        rerank: bool = True,
+        filters: Filters | None = None,
+        as_of: str | None = None,
+        time_words: bool = True,
+    ) -> Answer:
         """Answer a question; ``rerank=False`` skips the cross-encoder (for comparisons).
 
         ``filters`` restrict the evidence to a date range and sources inside retrieval. Time
@@ -108,9 +122,13 @@ class Answerer:
             raise QuestionError("k must be at least 1.")
         filters = filters or Filters()
         reference = as_of or self.index.manifest.get("dates", {}).get("max")
-        when = (read_time_words(cleaned, reference, explicit_reference=as_of is not None,
-                                report_lag_days=self.report_lag_days)
-                if time_words and reference else TimeQuery(cleaned))
+        when = (
+            read_time_words(
+                cleaned, reference, explicit_reference=as_of is not None, report_lag_days=self.report_lag_days
+            )
+            if time_words and reference
+            else TimeQuery(cleaned)
+        )
         applied = filters.narrowed(when.since, when.until)
         allowed = None
         if applied.active:
@@ -145,23 +163,38 @@ class Answerer:
             latest = f"As of {evidence[0].date}, the date of the first report below (the archive runs to {reference})."
             note = f"{latest} {note}".strip()
         return Answer(
-            question=cleaned, evidence=evidence, answered=answered, mode=mode.value, note=note,
-            timeline=timeline, elapsed_ms=(time.perf_counter() - started) * 1000,
+            question=cleaned,
+            evidence=evidence,
+            answered=answered,
+            mode=mode.value,
+            note=note,
+            timeline=timeline,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
             reranker=self.reader.settings.model if read is not None else "",
-            filters=applied, time=list(when.readings), as_of=reference if when.readings else None,
+            filters=applied,
+            time=list(when.readings),
+            as_of=reference if when.readings else None,
         )
 
     def _allowed(self, filters: Filters) -> Allowed:
         return self.facets.get(self.index).allowed(filters, self.index.bm25.deleted_ids)
 
-    def _nothing_matches(self, question: str, mode: Mode, filters: Filters, when: TimeQuery,
-                         reference: str | None, started: float) -> Answer:
+    def _nothing_matches(
+        self, question: str, mode: Mode, filters: Filters, when: TimeQuery, reference: str | None, started: float
+    ) -> Answer:
         dates = self.index.manifest.get("dates", {})
-        note = nothing_matches_note(filters, self.facets.get(self.index), dates.get("min"), dates.get("max"),
-                                    when.words)
+        note = nothing_matches_note(
+            filters, self.facets.get(self.index), dates.get("min"), dates.get("max"), when.words
+        )
         return Answer(
-            question=question, evidence=[], answered=False, mode=mode.value, note=note,
-            elapsed_ms=(time.perf_counter() - started) * 1000, filters=filters, time=list(when.readings),
+            question=question,
+            evidence=[],
+            answered=False,
+            mode=mode.value,
+            note=note,
+            elapsed_ms=(time.perf_counter() - started) * 1000,
+            filters=filters,
+            time=list(when.readings),
             as_of=reference if when.readings else None,
         )
 
@@ -200,13 +233,21 @@ class Answerer:
             return features_ok and top.rerank_score >= self.reader.settings.min_score
         return features_ok
 
-    def _rank(self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType,
-              allowed: Allowed | None = None):
+    def _rank(
+        self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType, allowed: Allowed | None = None
+    ):
         """Sentence ids with scores, best first (only sentences ``allowed`` admits, when given)."""
         tokens = self.tokenizer(question)
         if mode is Mode.HYBRID and self.fusion is FusionMethod.FEATURES:
             candidates = self.reranker.collect(
-                self.index, self.tokenizer, tokens, query_vector, kind, question, self.candidates, self.passages,
+                self.index,
+                self.tokenizer,
+                tokens,
+                query_vector,
+                kind,
+                question,
+                self.candidates,
+                self.passages,
                 allowed,
             )
             scores = self.reranker.score(candidates, kind)
@@ -214,8 +255,9 @@ class Answerer:
             return [(int(candidates.ids[i]), float(scores[i])) for i in order]
         return self._rank_fused(tokens, query_vector, mode, allowed)
 
-    def _rank_fused(self, tokens: list[str], query_vector: np.ndarray, mode: Mode,
-                    allowed: Allowed | None = None) -> list[tuple[int, float]]:
+    def _rank_fused(
+        self, tokens: list[str], query_vector: np.ndarray, mode: Mode, allowed: Allowed | None = None
+    ) -> list[tuple[int, float]]:
         mask = allowed.sentences if allowed is not None else None
         results = []
         if mode in (Mode.BM25, Mode.HYBRID):
@@ -234,8 +276,9 @@ class Answerer:
     def _dense_score(self, evidence: Evidence, query_vector: np.ndarray) -> float:
         return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
 
-    def _evidence(self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str,
-                  read_scores: dict[int, float]) -> list[Evidence]:
+    def _evidence(
+        self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str, read_scores: dict[int, float]
+    ) -> list[Evidence]:
         """Top-k evidence, each report once: copies of a shown sentence (syndicated wire copy,
         word for word or lightly edited) are counted in ``also_in`` and the earliest copy is shown."""
         shown: list[Evidence] = []
@@ -266,8 +309,13 @@ class Answerer:
 
     def _make_evidence(self, sentence_id: int, score: float, text: str, article: dict[str, Any]) -> Evidence:
         return Evidence(
-            text=text, article_id=article["id"], title=article.get("title", ""), date=article.get("date"),
-            source=article.get("source", ""), url=article.get("url", ""), score=round(float(score), 6),
+            text=text,
+            article_id=article["id"],
+            title=article.get("title", ""),
+            date=article.get("date"),
+            source=article.get("source", ""),
+            url=article.get("url", ""),
+            score=round(float(score), 6),
             sentence_id=int(sentence_id),
         )
 

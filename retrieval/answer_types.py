@@ -12,8 +12,8 @@ named-entity model would cost a model download outside the package registry and 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from enum import Enum
-from typing import Iterator
 
 
 class AnswerType(str, Enum):
@@ -52,13 +52,24 @@ _HEAD_RULES = [
     (re.compile(rf"^(?:what|which)\s+(?:\w+\s+)?(?:{nouns})\b"), kind) for kind, nouns in _HEAD_NOUNS.items()
 ]
 _LEADING_RULES: list[tuple[re.Pattern, AnswerType]] = [
-    (re.compile(r"^how (many|much|long|old|far|large|big|tall|high|often|fast|heavy|deep|wide)\b"), AnswerType.QUANTITY),
+    (
+        re.compile(r"^how (many|much|long|old|far|large|big|tall|high|often|fast|heavy|deep|wide)\b"),
+        AnswerType.QUANTITY,
+    ),
     (re.compile(r"^(when|since when|until when)\b"), AnswerType.DATE),
     (re.compile(r"^(who|whom|whose)\b"), AnswerType.PERSON),
     (re.compile(r"^(where|from where)\b"), AnswerType.PLACE),
-    (re.compile(r"^(what|which) is the name of (the )?(\w+ )?(person|man|woman|company|group|team|player|leader)\b"), AnswerType.PERSON),
+    (
+        re.compile(r"^(what|which) is the name of (the )?(\w+ )?(person|man|woman|company|group|team|player|leader)\b"),
+        AnswerType.PERSON,
+    ),
     (re.compile(r"^in (what|which) (year|month|decade|century)\b"), AnswerType.DATE),
-    (re.compile(r"^(in|to|from|at) (what|which) (\w+ )?(country|city|state|town|region|place|area|county|province|district|village|nation|continent|island|river|port|capital)\b"), AnswerType.PLACE),
+    (
+        re.compile(
+            r"^(in|to|from|at) (what|which) (\w+ )?(country|city|state|town|region|place|area|county|province|district|village|nation|continent|island|river|port|capital)\b"
+        ),
+        AnswerType.PLACE,
+    ),
     (re.compile(r"^by how (many|much)\b"), AnswerType.QUANTITY),
 ]
 # A question word, possibly after a leading preposition or clause ("After the war, who ...").
@@ -81,8 +92,10 @@ _QUANTITY_SPAN = re.compile(
 )
 _WORD_BEFORE = re.compile(r"\b([A-Za-z]+)\s+$")
 # Capitalised words that lead an amount rather than name a thing: "About 1,700 soldiers".
-_AMOUNT_LEADS = frozenset("About Around Nearly Almost Roughly Some Over Under More Fewer Another Only Just Up At "
-                          "By To From In Of On Since Until With Without And Or But The A An".split())
+_AMOUNT_LEADS = frozenset(
+    "About Around Nearly Almost Roughly Some Over Under More Fewer Another Only Just Up At "
+    "By To From In Of On Since Until With Without And Or But The A An".split()
+)
 _CLOCK = re.compile(r"\s?(?:[ap]\.m\.|[ap]m\b)|:\d\d", re.IGNORECASE)
 _NAME_SPAN = re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?:\s+(?:of\s+|de\s+|van\s+|von\s+|al-)?[A-Z][a-zA-Z'’.-]+)*")
 _QUOTES = " \"'“‘(—–-"
@@ -142,7 +155,7 @@ def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tupl
             value = match.group(0).strip()
             if _is_year(value) or value.lower() in asked or _DATE_SPAN.fullmatch(value):
                 continue
-            if _CLOCK.match(sentence, match.end()) or sentence[max(0, match.start() - 1):match.start()] == ":":
+            if _CLOCK.match(sentence, match.end()) or sentence[max(0, match.start() - 1) : match.start()] == ":":
                 continue  # a time of day ("1 p.m.", "4:51") is not an amount
             before = _WORD_BEFORE.search(sentence, 0, match.start())
             if before and before.group(1)[0].isupper() and before.group(1) not in _AMOUNT_LEADS:
@@ -157,12 +170,12 @@ def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tupl
             # ("Pentagon Press Secretary John Kirby" answers "who is the Pentagon press secretary?").
             words = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(r"\S+", match.group(0))]
             # A capitalised opener ("The", "We") at the start of the sentence or of a quote is no name.
-            opens = not sentence[:match.start()].strip(_QUOTES) or sentence[:match.start()].rstrip()[-1:] in _QUOTES
-            if opens and sentence[words[0][0]:words[0][1]] in _SENTENCE_OPENERS:
+            opens = not sentence[: match.start()].strip(_QUOTES) or sentence[: match.start()].rstrip()[-1:] in _QUOTES
+            if opens and sentence[words[0][0] : words[0][1]] in _SENTENCE_OPENERS:
                 words = words[1:]
-            while words and _asked(sentence[words[0][0]:words[0][1]], asked_words):
+            while words and _asked(sentence[words[0][0] : words[0][1]], asked_words):
                 words = words[1:]
-            while words and _asked(sentence[words[-1][0]:words[-1][1]], asked_words):
+            while words and _asked(sentence[words[-1][0] : words[-1][1]], asked_words):
                 words = words[:-1]
             if not words:
                 continue

@@ -12,8 +12,9 @@ idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,8 +53,15 @@ def positive_best(ids: np.ndarray, scores: np.ndarray, n: int) -> np.ndarray:
 class Postings:
     """One segment's inverted index: a sorted vocabulary, posting lists and document lengths."""
 
-    def __init__(self, vocab: bytes | Any, vocab_offsets: np.ndarray, indptr: np.ndarray,
-                 docs: np.ndarray, tfs: np.ndarray, doc_len: np.ndarray):
+    def __init__(
+        self,
+        vocab: bytes | Any,
+        vocab_offsets: np.ndarray,
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        tfs: np.ndarray,
+        doc_len: np.ndarray,
+    ):
         self._vocab = vocab
         self._vocab_offsets = vocab_offsets
         self.indptr = indptr
@@ -65,7 +73,7 @@ class Postings:
         return len(self.doc_len)
 
     @classmethod
-    def build(cls, corpus_tokens: Sequence[Sequence[str]]) -> "Postings":
+    def build(cls, corpus_tokens: Sequence[Sequence[str]]) -> Postings:
         """Postings of pre-tokenised documents (a term counted once per occurrence)."""
         provisional: dict[str, int] = {}
         term_ids: list[int] = []
@@ -86,7 +94,10 @@ class Postings:
         indptr = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum(np.bincount(keys // n_docs, minlength=len(words)), out=indptr[1:])
         return cls(
-            b"".join(encoded), offsets, indptr, (keys % n_docs).astype(np.int32),
+            b"".join(encoded),
+            offsets,
+            indptr,
+            (keys % n_docs).astype(np.int32),
             np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
             np.minimum(lengths, np.iinfo(np.int32).max).astype(np.int32),
         )
@@ -97,13 +108,15 @@ class Postings:
         low, high = 0, len(self._vocab_offsets) - 1
         while low < high:
             mid = (low + high) // 2
-            word = self._vocab[self._vocab_offsets[mid]:self._vocab_offsets[mid + 1]]
+            word = self._vocab[self._vocab_offsets[mid] : self._vocab_offsets[mid + 1]]
             if word < key:
                 low = mid + 1
             else:
                 high = mid
-        if low < len(self._vocab_offsets) - 1 and \
-                self._vocab[self._vocab_offsets[low]:self._vocab_offsets[low + 1]] == key:
+        if (
+            low < len(self._vocab_offsets) - 1
+            and self._vocab[self._vocab_offsets[low] : self._vocab_offsets[low + 1]] == key
+        ):
             return low
         return -1
 
@@ -118,24 +131,36 @@ class Postings:
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
         (folder / "vocab.bin").write_bytes(bytes(self._vocab))
-        for name, array in (("vocab_offsets", self._vocab_offsets), ("indptr", self.indptr), ("docs", self.docs),
-                            ("tfs", self.tfs), ("doc_len", self.doc_len)):
+        for name, array in (
+            ("vocab_offsets", self._vocab_offsets),
+            ("indptr", self.indptr),
+            ("docs", self.docs),
+            ("tfs", self.tfs),
+            ("doc_len", self.doc_len),
+        ):
             np.save(folder / f"{name}.npy", array)
 
     @classmethod
-    def load(cls, folder: Path) -> "Postings":
+    def load(cls, folder: Path) -> Postings:
         """Memory-mapped: only the posting lists a query touches are read from disk."""
         from retrieval.mapped import map_array, map_file
 
-        arrays = {name: map_array(folder / f"{name}.npy") for name in ("vocab_offsets", "indptr", "docs", "tfs", "doc_len")}
+        arrays = {
+            name: map_array(folder / f"{name}.npy") for name in ("vocab_offsets", "indptr", "docs", "tfs", "doc_len")
+        }
         return cls(map_file(folder / "vocab.bin"), **arrays)
 
 
 class BM25Index:
     """BM25 over segments laid end to end; document ids run across them in order."""
 
-    def __init__(self, parts: Sequence[Postings] = (), deleted: Sequence[np.ndarray | None] | None = None,
-                 k1: float = 1.5, b: float = 0.75):
+    def __init__(
+        self,
+        parts: Sequence[Postings] = (),
+        deleted: Sequence[np.ndarray | None] | None = None,
+        k1: float = 1.5,
+        b: float = 0.75,
+    ):
         self.k1, self.b = k1, b
         self.parts = list(parts)
         self._deleted = [self._mask(p, d) for p, d in zip(self.parts, deleted or [None] * len(self.parts))]
@@ -143,7 +168,9 @@ class BM25Index:
         self.size = self._offsets[-1]
         self.live = self.size - sum(int(m.sum()) for m in self._deleted if m is not None)
         total_len = sum(int(np.asarray(p.doc_len, dtype=np.int64).sum()) for p in self.parts)
-        total_len -= sum(int(p.doc_len[m].astype(np.int64).sum()) for p, m in zip(self.parts, self._deleted) if m is not None)
+        total_len -= sum(
+            int(p.doc_len[m].astype(np.int64).sum()) for p, m in zip(self.parts, self._deleted) if m is not None
+        )
         self.avgdl = total_len / self.live if self.live else 1.0
         self._deleted_ids = np.concatenate(
             [np.flatnonzero(m) + off for m, off in zip(self._deleted, self._offsets) if m is not None]
@@ -159,7 +186,7 @@ class BM25Index:
         return mask
 
     @classmethod
-    def build(cls, corpus_tokens: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> "BM25Index":
+    def build(cls, corpus_tokens: Sequence[Sequence[str]], k1: float = 1.5, b: float = 0.75) -> BM25Index:
         return cls([Postings.build(corpus_tokens)], k1=k1, b=b)
 
     def _term(self, token: str) -> tuple[float, list[tuple[int, np.ndarray, np.ndarray, Postings]]]:
@@ -208,10 +235,10 @@ class BM25Index:
         ids, where = np.unique(np.concatenate(found), return_inverse=True)
         out = np.zeros(len(ids), dtype=np.float32)
         start = 0
-        for idf, offset, docs, tfs, part in terms:
+        for idf, _offset, docs, tfs, part in terms:
             tf = tfs.astype(np.float32)
             norm = self.k1 * ((1.0 - self.b) + self.b * part.doc_len[docs] / np.float32(self.avgdl))
-            out[where[start:start + len(docs)]] += np.float32(idf) * tf / (tf + norm)
+            out[where[start : start + len(docs)]] += np.float32(idf) * tf / (tf + norm)
             start += len(docs)
         if len(self._deleted_ids):
             live = ~np.isin(ids, self._deleted_ids)
@@ -274,5 +301,5 @@ class BM25Index:
         self.parts[0].save(folder)
 
     @classmethod
-    def load(cls, folder: Path) -> "BM25Index":
+    def load(cls, folder: Path) -> BM25Index:
         return cls([Postings.load(folder)])

@@ -13,9 +13,10 @@ import copy
 import difflib
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
@@ -32,7 +33,9 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
 }
 # The flag that sets a setting, for naming it in errors.
 FLAGS: dict[tuple[str, str], str] = {
-    ("index", "dir"): "--index", ("retrieval", "mode"): "--mode", ("model", "name"): "--model",
+    ("index", "dir"): "--index",
+    ("retrieval", "mode"): "--mode",
+    ("model", "name"): "--model",
     ("index", "writer_wait_seconds"): "--wait",
 }
 # Settings whose value is one of a few words; the rest are checked by the default's type.
@@ -45,10 +48,17 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
 }
 # Numbers below which a setting means nothing (a batch of 0, a negative wait).
 MINIMUM: dict[tuple[str, str], float] = {
-    ("model", "batch_size"): 1, ("retrieval", "k"): 1, ("retrieval", "candidates"): 1,
-    ("retrieval", "rrf_k"): 0, ("rerank", "passages"): 0, ("answer", "max_question_chars"): 1,
-    ("split", "min_sentence_chars"): 0, ("index", "max_segments"): 1, ("index", "writer_wait_seconds"): 0,
-    ("index", "reload_seconds"): 0, ("index", "progress_seconds"): 0,
+    ("model", "batch_size"): 1,
+    ("retrieval", "k"): 1,
+    ("retrieval", "candidates"): 1,
+    ("retrieval", "rrf_k"): 0,
+    ("rerank", "passages"): 0,
+    ("answer", "max_question_chars"): 1,
+    ("split", "min_sentence_chars"): 0,
+    ("index", "max_segments"): 1,
+    ("index", "writer_wait_seconds"): 0,
+    ("index", "reload_seconds"): 0,
+    ("index", "progress_seconds"): 0,
 }
 PATH_KEYS = (("index", "dir"), ("index", "seed_dir"))
 
@@ -109,7 +119,9 @@ def _typed(value: Any, like: Any) -> Any:
         if isinstance(value, list) and (not like or all(_kind(v) == _kind(like[0]) for v in value)):
             return value
     elif isinstance(like, dict):
-        if isinstance(value, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()):
+        if isinstance(value, dict) and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in value.values()
+        ):
             return {k: float(v) for k, v in value.items()}
     raise ValueError
 
@@ -119,9 +131,17 @@ def _parse_env(text: str, like: Any) -> Any:
     (and is then refused by _check with the setting's name)."""
     if isinstance(like, bool):
         lowered = text.strip().lower()
-        return {"1": True, "true": True, "yes": True, "on": True,
-                "0": False, "false": False, "no": False, "off": False}.get(lowered, text)
-    for kind in ((int,) if isinstance(like, int) else (float,) if isinstance(like, float) else ()):
+        return {
+            "1": True,
+            "true": True,
+            "yes": True,
+            "on": True,
+            "0": False,
+            "false": False,
+            "no": False,
+            "off": False,
+        }.get(lowered, text)
+    for kind in (int,) if isinstance(like, int) else (float,) if isinstance(like, float) else ():
         try:
             return kind(text)
         except ValueError:
@@ -144,7 +164,9 @@ class Schema:
         """Raise ConfigError when the section (or key) is not one newsdesk knows."""
         if section not in self.defaults:
             close = difflib.get_close_matches(section, list(self.defaults), n=1, cutoff=0.5)
-            hint = f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(f'[{s}]' for s in self.defaults)}"
+            hint = (
+                f"did you mean [{close[0]}]?" if close else f"sections are {', '.join(f'[{s}]' for s in self.defaults)}"
+            )
             raise ConfigError(f"unknown section [{section}] in {source}: {hint}")
         if key is None or key in self.defaults[section]:
             return
@@ -202,7 +224,7 @@ class Settings:
         path: Path | None = None,
         env: Mapping[str, str] | None = None,
         overrides: Mapping[str, Mapping[str, Any]] | None = None,
-    ) -> "Settings":
+    ) -> Settings:
         """Read defaults, then the file in NEWSDESK_CONFIG (if any), then env, then overrides."""
         env = os.environ if env is None else env
         default_path = path or DEFAULT_CONFIG
@@ -260,15 +282,16 @@ class Settings:
             return False
         return _same_path(self.index_dir, self.default_index_dir)
 
-    def with_index_dir(self, index_dir: Path) -> "Settings":
+    def with_index_dir(self, index_dir: Path) -> Settings:
         """A copy pointing at ``index_dir``."""
         data = copy.deepcopy(self.data)
         data["index"]["dir"] = str(index_dir)
         return Settings(data, {**self.sources, ("index", "dir"): "command line"}, self.default_index_dir)
 
 
-def _apply_file(schema: Schema, data: dict[str, Any], sources: dict[tuple[str, str], str],
-                extra: Mapping[str, Any], source: str) -> None:
+def _apply_file(
+    schema: Schema, data: dict[str, Any], sources: dict[tuple[str, str], str], extra: Mapping[str, Any], source: str
+) -> None:
     for section, keys in extra.items():
         schema.check_key(section, None, source)
         if not isinstance(keys, Mapping):

@@ -17,8 +17,8 @@ import os
 import threading
 import warnings
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -46,14 +46,16 @@ def resolve_model(name: str) -> Path:
     known = sorted(p.name for p in MODELS_DIR.iterdir() if p.is_dir()) if MODELS_DIR.is_dir() else []
     raise RerankModelError(
         f"cross-encoder {name!r} not found (looked in {', '.join(map(str, candidates))}); set [rerank] "
-        f"cross_encoder to one of {known or ['<a model folder>']}, or to \"\" to turn the reranker off"
+        f'cross_encoder to one of {known or ["<a model folder>"]}, or to "" to turn the reranker off'
     )
 
 
 def verify_model(folder: Path) -> None:
     """Check every file listed in SHA256SUMS; raise RerankModelError naming the fix otherwise."""
-    fix = (f"restore it (`git checkout -- {folder}` in a clone, or copy the folder again), "
-           "or set [rerank] cross_encoder = \"\" to answer without the reranker")
+    fix = (
+        f"restore it (`git checkout -- {folder}` in a clone, or copy the folder again), "
+        'or set [rerank] cross_encoder = "" to answer without the reranker'
+    )
     sums_path = folder / CHECKSUMS
     if not sums_path.is_file():
         raise RerankModelError(f"cross-encoder {folder} has no {CHECKSUMS}, so it cannot be trusted: {fix}")
@@ -70,7 +72,9 @@ def verify_model(folder: Path) -> None:
         if not path.is_file():
             raise RerankModelError(f"cross-encoder file {path} is missing: {fix}")
         if _sha256(path) != digest:
-            raise RerankModelError(f"cross-encoder file {path} is damaged (its sha256 does not match {CHECKSUMS}): {fix}")
+            raise RerankModelError(
+                f"cross-encoder file {path} is damaged (its sha256 does not match {CHECKSUMS}): {fix}"
+            )
 
 
 def _sha256(path: Path) -> str:
@@ -87,8 +91,9 @@ class CrossEncoder:
     Thread-safe: several answering threads may call ``score`` at once.
     """
 
-    def __init__(self, name: str, precision: str = "int8", max_length: int = 128, threads: int = 0,
-                 cache_size: int = 20000):
+    def __init__(
+        self, name: str, precision: str = "int8", max_length: int = 128, threads: int = 0, cache_size: int = 20000
+    ):
         if precision not in PRECISIONS:
             raise RerankModelError(f"[rerank] precision {precision!r} is unknown; use one of {', '.join(PRECISIONS)}")
         self.folder = resolve_model(name)
@@ -127,8 +132,10 @@ class CrossEncoder:
             raise RerankModelError(f"cannot load cross-encoder from {self.folder}: {exc}") from exc
         model = model.float().eval()
         if model.config.num_labels != 1:
-            raise RerankModelError(f"{self.folder} is not a one-output cross-encoder (num_labels "
-                                   f"{model.config.num_labels}); point [rerank] cross_encoder at one")
+            raise RerankModelError(
+                f"{self.folder} is not a one-output cross-encoder (num_labels "
+                f"{model.config.num_labels}); point [rerank] cross_encoder at one"
+            )
         if self.precision == "int8":
             with warnings.catch_warnings():  # torch marks its quantised-tensor constructors deprecated
                 warnings.simplefilter("ignore")
@@ -192,8 +199,11 @@ class CrossEncoder:
                     ids[row, : len(e.ids)] = e.ids
                     types[row, : len(e.ids)] = e.type_ids
                     mask[row, : len(e.ids)] = 1
-                logits = self._model(input_ids=torch.from_numpy(ids), token_type_ids=torch.from_numpy(types),
-                                     attention_mask=torch.from_numpy(mask)).logits
+                logits = self._model(
+                    input_ids=torch.from_numpy(ids),
+                    token_type_ids=torch.from_numpy(types),
+                    attention_mask=torch.from_numpy(mask),
+                ).logits
                 out[batch] = logits.view(-1).double().numpy()
 
 

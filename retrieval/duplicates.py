@@ -41,7 +41,7 @@ def shingles(key: str, size: int = 2) -> frozenset[tuple[str, ...]]:
     words = key.split()
     if len(words) < size:
         return frozenset((w,) for w in words)
-    return frozenset(tuple(words[i:i + size]) for i in range(len(words) - size + 1))
+    return frozenset(tuple(words[i : i + size]) for i in range(len(words) - size + 1))
 
 
 def overlap(a: frozenset, b: frozenset) -> float:
@@ -94,7 +94,9 @@ class DuplicateTracker:
         for position, shown in enumerate(self.reports):
             if report.key == shown.key:
                 return position
-            if report.figures != shown.figures or min(report.words, shown.words) < self.threshold * max(report.words, shown.words):
+            if report.figures != shown.figures or min(report.words, shown.words) < self.threshold * max(
+                report.words, shown.words
+            ):
                 continue  # different figures, or lengths too far apart for the overlap to reach the threshold
             if overlap(report.shingles, shown.shingles) >= self.threshold:
                 return position

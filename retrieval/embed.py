@@ -7,8 +7,9 @@ import os
 import sqlite3
 import threading
 import zlib
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -60,8 +61,11 @@ class SentenceTransformerEncoder:
         # about 1 ms of a 8-9 ms question. The model's own preprocess and forward give the
         # same vector (tests/test_scale_encoders.py). Models with a prompt go the long way.
         self._preprocess = getattr(self.model, "preprocess", None) or getattr(self.model, "tokenize", None)
-        self._direct = self._preprocess is not None and not getattr(self.model, "default_prompt_name", None) \
+        self._direct = (
+            self._preprocess is not None
+            and not getattr(self.model, "default_prompt_name", None)
             and getattr(self.model, "truncate_dim", None) is None
+        )
         self.model.eval()
 
     @staticmethod
@@ -85,7 +89,7 @@ class SentenceTransformerEncoder:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         step = self.batch_size * 4
         for start in range(0, len(texts), step):
-            batch = list(texts[start:start + step])
+            batch = list(texts[start : start + step])
             with self._lock:  # torch inference from several threads at once only contends
                 threads = torch.get_num_threads()
                 # A question or two runs on one thread: spreading a tiny matrix over cores costs
@@ -97,9 +101,12 @@ class SentenceTransformerEncoder:
                     if len(batch) == 1 and self._direct:
                         out[start] = self._encode_one(batch[0], torch)
                     else:
-                        out[start:start + len(batch)] = self.model.encode(
-                            batch, batch_size=self.batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False,
+                        out[start : start + len(batch)] = self.model.encode(
+                            batch,
+                            batch_size=self.batch_size,
+                            normalize_embeddings=True,
+                            convert_to_numpy=True,
+                            show_progress_bar=False,
                         )
                 finally:
                     torch.set_num_threads(threads)
@@ -161,7 +168,7 @@ class EmbeddingCache:
         self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key BLOB PRIMARY KEY, vector BLOB NOT NULL)")
 
     def key(self, text: str) -> bytes:
-        return hashlib.sha1(f"{self.model_key}\0{text}".encode("utf-8")).digest()
+        return hashlib.sha1(f"{self.model_key}\0{text}".encode()).digest()
 
     def get_many(self, texts: Sequence[str]) -> dict[int, np.ndarray]:
         """Cached vectors by position in ``texts``."""
@@ -172,7 +179,7 @@ class EmbeddingCache:
             positions.setdefault(k, []).append(i)
         unique = list(positions)
         for start in range(0, len(unique), 900):  # SQLite's bound-parameter limit
-            chunk = unique[start:start + 900]
+            chunk = unique[start : start + 900]
             rows = self._db.execute(
                 f"SELECT key, vector FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk
             )
@@ -220,7 +227,7 @@ def encode_with_cache(
     # does when handed everything at once; without this the pipeline would run slower than it.
     todo.sort(key=lambda i: len(texts[i]))
     for start in range(0, len(todo), batch):
-        part = todo[start:start + batch]
+        part = todo[start : start + batch]
         part_texts = [texts[i] for i in part]
         vectors = encoder.encode(part_texts, progress=progress)
         out[part] = vectors

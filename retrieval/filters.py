@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -37,8 +37,7 @@ def parse_day(value: str, name: str) -> str:
         raise FilterError(f"{name} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2022-02-15") from None
 
 
-def make_filters(since: str | None = None, until: str | None = None,
-                 sources: Iterable[str] | None = None) -> Filters:
+def make_filters(since: str | None = None, until: str | None = None, sources: Iterable[str] | None = None) -> Filters:
     """Checked filters from user input; empty values count as absent. A comma separates
     several sources in one value ("reuters,ap"), as a form field or chat word can hold only one."""
     since = parse_day(since, "since") if since not in (None, "") else None
@@ -85,8 +84,9 @@ class ArticleFacets:
     filtered never pays for reading every article record.
     """
 
-    def __init__(self, articles: Sequence[dict], sentence_article: np.ndarray, n_chunks: int,
-                 sentence_chunk: np.ndarray):
+    def __init__(
+        self, articles: Sequence[dict], sentence_article: np.ndarray, n_chunks: int, sentence_chunk: np.ndarray
+    ):
         records = [articles[i] for i in range(len(articles))]
         self.days = np.array([_day_number(r.get("date")) for r in records], dtype=np.int64)
         names = [str(r.get("source") or "") for r in records]
@@ -104,8 +104,11 @@ class ArticleFacets:
         if filters.until:
             keep &= (self.days <= _day_number(filters.until)) & (self.days != NO_DATE)
         if filters.sources:
-            chosen = [i for i, source in enumerate(self.source_names)
-                      if any(source_matches(name, source) for name in filters.sources)]
+            chosen = [
+                i
+                for i, source in enumerate(self.source_names)
+                if any(source_matches(name, source) for name in filters.sources)
+            ]
             keep &= np.isin(self.source_codes, chosen)
         sentences = keep[self.sentence_article] if len(self.sentence_article) else np.zeros(0, dtype=bool)
         if deleted_sentences is not None and len(deleted_sentences):
@@ -132,13 +135,13 @@ class FacetCache:
             with self._lock:
                 if self._facets is None:
                     n_chunks = index.chunk_bm25.size if index.chunk_bm25 is not None else 0
-                    self._facets = ArticleFacets(index.articles, index.sentence_article, n_chunks,
-                                                 index.sentence_chunk)
+                    self._facets = ArticleFacets(index.articles, index.sentence_article, n_chunks, index.sentence_chunk)
         return self._facets
 
 
-def nothing_matches_note(filters: Filters, facets: ArticleFacets, date_min: str | None,
-                         date_max: str | None, words: str = "") -> str:
+def nothing_matches_note(
+    filters: Filters, facets: ArticleFacets, date_min: str | None, date_max: str | None, words: str = ""
+) -> str:
     """Why no evidence can be shown, and what to widen."""
     what = f'"{words}" ({filters.describe()})' if words else filters.describe()
     span = f"{date_min} to {date_max}" if date_min and date_max else "no dated articles"

@@ -13,7 +13,7 @@ class FusionMethod(str, Enum):
     WEIGHTED = "weighted"
 
     @classmethod
-    def parse(cls, value: str) -> "FusionMethod":
+    def parse(cls, value: str) -> FusionMethod:
         try:
             return cls(value)
         except ValueError:
@@ -26,7 +26,7 @@ class Mode(str, Enum):
     HYBRID = "hybrid"
 
     @classmethod
-    def parse(cls, value: str) -> "Mode":
+    def parse(cls, value: str) -> Mode:
         try:
             return cls(value)
         except ValueError:

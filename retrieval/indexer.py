@@ -15,9 +15,10 @@ import re
 import sqlite3
 import sys
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -69,12 +70,18 @@ class IngestReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "read": self.read, "indexed": self.indexed, "updated": self.updated,
-            "unchanged": self.unchanged, "removed": self.removed,
+            "read": self.read,
+            "indexed": self.indexed,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "removed": self.removed,
             "skipped": [{"where": p.where, "reason": p.reason} for p in self.skipped],
             "warnings": [{"where": p.where, "reason": p.reason} for p in self.warnings],
-            "articles": self.articles, "sentences": self.sentences, "encoded": self.encoded,
-            "seconds": round(self.seconds, 3), "merged": self.merged,
+            "articles": self.articles,
+            "sentences": self.sentences,
+            "encoded": self.encoded,
+            "seconds": round(self.seconds, 3),
+            "merged": self.merged,
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 
@@ -87,8 +94,14 @@ def problem_kind(reason: str) -> str:
 
 def _record(article: Article, scope: str) -> dict[str, Any]:
     return {
-        "id": article.id, "title": article.title, "date": article.date, "source": article.source,
-        "url": article.url, "origin": article.origin, "scope": scope, "hash": content_hash(article),
+        "id": article.id,
+        "title": article.title,
+        "date": article.date,
+        "source": article.source,
+        "url": article.url,
+        "origin": article.origin,
+        "scope": scope,
+        "hash": content_hash(article),
     }
 
 
@@ -114,12 +127,15 @@ class CompactionPolicy:
     def plan(self, entries: list[dict[str, Any]], adding: bool) -> list[int]:
         """Positions of the segments to merge (with the new articles) into one; empty for none."""
         chosen = {
-            i for i, e in enumerate(entries)
+            i
+            for i, e in enumerate(entries)
             if e["sentences"] and e.get("deleted_sentences", 0) > self.max_deleted_fraction * e["sentences"]
         }
         after = len(entries) - len(chosen) + (1 if chosen or adding else 0)
         if after > self.max_segments and entries:
-            largest = max(range(len(entries)), key=lambda i: entries[i]["sentences"] - entries[i].get("deleted_sentences", 0))
+            largest = max(
+                range(len(entries)), key=lambda i: entries[i]["sentences"] - entries[i].get("deleted_sentences", 0)
+            )
             chosen |= set(range(len(entries))) - {largest}
         return sorted(chosen)
 
@@ -132,9 +148,16 @@ class Indexer:
     ``IndexStore.verify`` does (index/README.md, "Checks on update").
     """
 
-    def __init__(self, settings: Settings, index_dir: Path | None = None, progress: bool | None = None,
-                 encoder=None, cache_path: Path | None = None, use_cache: bool = True,
-                 echo: Callable[[str], None] | None = None):
+    def __init__(
+        self,
+        settings: Settings,
+        index_dir: Path | None = None,
+        progress: bool | None = None,
+        encoder=None,
+        cache_path: Path | None = None,
+        use_cache: bool = True,
+        echo: Callable[[str], None] | None = None,
+    ):
         self.settings = settings
         self.store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
         self.echo = echo  # where waiting for the writer lock and progress are told; None: silent
@@ -152,7 +175,8 @@ class Indexer:
         self.cache_path = Path(cache_path) if cache_path else self.store.cache_path
         self.use_cache = use_cache
         self.policy = CompactionPolicy(
-            settings.get("index", "max_segments"), settings.get("index", "max_deleted_fraction"),
+            settings.get("index", "max_segments"),
+            settings.get("index", "max_deleted_fraction"),
         )
 
     @property
@@ -161,7 +185,8 @@ class Indexer:
         if self._encoder is None:
             try:
                 self._encoder = load_encoder(
-                    self.model_name, batch_size=self.settings.get("model", "batch_size"),
+                    self.model_name,
+                    batch_size=self.settings.get("model", "batch_size"),
                     device=self.settings.get("model", "device"),
                 )
             except EncoderError:
@@ -247,7 +272,9 @@ class Indexer:
         # The rest the update never reads: checksummed up to 16 MiB, larger files by size. Their
         # manifest entries are carried over, never recomputed, so damage in them stays on record
         # and every load for questions (which checksums everything) refuses it (index/README.md).
-        self.store.verify(generation, names=[name for name in generation.manifest["files"] if name not in self._verified])
+        self.store.verify(
+            generation, names=[name for name in generation.manifest["files"] if name not in self._verified]
+        )
         report.timings["verify"] = report.timings.get("verify", 0.0) + time.perf_counter() - clock
 
     def _live_articles(self, generation: Generation | None) -> list[tuple[dict[str, Any], str, int]]:
@@ -256,7 +283,9 @@ class Indexer:
         try:
             return live_articles(generation)
         except (OSError, ValueError, KeyError, TypeError) as exc:
-            raise StoreError(f"index at {self.store.root} cannot be read ({exc}): {self.store.rebuild_hint()}") from None
+            raise StoreError(
+                f"index at {self.store.root} cannot be read ({exc}): {self.store.rebuild_hint()}"
+            ) from None
 
     def _update(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
         self._needed = None
@@ -315,7 +344,9 @@ class Indexer:
             gone = sorted(set(entry.get("deleted_articles", [])) | deleted.get(entry["name"], set()))
             live_sentences = sum(r.get("sentences", 0) for r, s, _ in live if s == entry["name"])
             if len(gone) < entry["articles"]:  # a segment with nothing live is simply dropped
-                entries.append({**entry, "deleted_articles": gone, "deleted_sentences": entry["sentences"] - live_sentences})
+                entries.append(
+                    {**entry, "deleted_articles": gone, "deleted_sentences": entry["sentences"] - live_sentences}
+                )
         new_records = [r for r, _ in added]
         chosen = self.policy.plan(entries, adding=bool(added))
         if chosen:
@@ -343,8 +374,9 @@ class Indexer:
             out += [(wanted[i], texts[i]) for i in sorted(wanted)]
         return out
 
-    def _write_segment(self, added: list[tuple[dict[str, Any], str]], report: IngestReport,
-                       before_build) -> dict[str, Any]:
+    def _write_segment(
+        self, added: list[tuple[dict[str, Any], str]], report: IngestReport, before_build
+    ) -> dict[str, Any]:
         """Split, look the sentences up in the embedding cache, run ``before_build`` (the checks
         of the live generation), then build and write the segment."""
         builder = SegmentBuilder(
@@ -368,22 +400,31 @@ class Indexer:
             report.timings[stage] = report.timings.get(stage, 0.0) + seconds
         return entry
 
-    def _write_generation(self, entries: list[dict[str, Any]], records: list[dict[str, Any]], report: IngestReport) -> None:
+    def _write_generation(
+        self, entries: list[dict[str, Any]], records: list[dict[str, Any]], report: IngestReport
+    ) -> None:
         clock = time.perf_counter()
         dates = sorted(r["date"] for r in records if r.get("date"))
         dims = {e["dim"] for e in entries if e["sentences"]}
         sentences = sum(r.get("sentences", 0) for r in records)
-        self.store.commit({
-            "model": self.model_name, "dim": dims.pop() if dims else self._dim or self.encoder.dim,
-            "vector_index": self.settings.get("retrieval", "vector_index"),
-            "splitter": SentenceSplitter.version, "tokenizer": Tokenizer.version,
-            "counts": {
-                "articles": len(records), "sentences": sentences, "chunks": sum(r.get("chunks", 0) for r in records),
-                "segments": len(entries), "deleted_sentences": sum(e.get("deleted_sentences", 0) for e in entries),
-            },
-            "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
-            "segments": entries,
-        })
+        self.store.commit(
+            {
+                "model": self.model_name,
+                "dim": dims.pop() if dims else self._dim or self.encoder.dim,
+                "vector_index": self.settings.get("retrieval", "vector_index"),
+                "splitter": SentenceSplitter.version,
+                "tokenizer": Tokenizer.version,
+                "counts": {
+                    "articles": len(records),
+                    "sentences": sentences,
+                    "chunks": sum(r.get("chunks", 0) for r in records),
+                    "segments": len(entries),
+                    "deleted_sentences": sum(e.get("deleted_sentences", 0) for e in entries),
+                },
+                "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
+                "segments": entries,
+            }
+        )
         report.timings["commit"] = time.perf_counter() - clock
         report.wrote = True
         report.articles, report.sentences = len(records), sentences
@@ -421,9 +462,13 @@ class Indexer:
                 path = Path(f"{self.cache_path}{suffix}")
                 if path.exists():
                     os.replace(path, f"{self.cache_path}.damaged{suffix}")
-            report.warnings.append(Problem(
-                str(self.cache_path), f"embedding cache is damaged ({exc}); moved to "
-                f"{self.cache_path.name}.damaged and started afresh (delete it when done)"))
+            report.warnings.append(
+                Problem(
+                    str(self.cache_path),
+                    f"embedding cache is damaged ({exc}); moved to "
+                    f"{self.cache_path.name}.damaged and started afresh (delete it when done)",
+                )
+            )
             self._cached = None
             return self._embed_with_cache(texts, report)
 
@@ -443,14 +488,17 @@ class Indexer:
                     f"{self.store.root} holds {self._dim}: {self.store.rebuild_hint()}"
                 )
             found, self._dim = None, encoder.dim  # a rebuild with a changed model: the size guessed was the old one
-        cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim) if self.use_cache else None
+        cache = (
+            EmbeddingCache(self.cache_path, f"{self.model_name}:{encoder.dim}", encoder.dim) if self.use_cache else None
+        )
         try:
             terminal = sys.stderr.isatty() if self.progress is None else self.progress
             every = self.settings.get("index", "progress_seconds")
             # Off a terminal (cron, a pipe, a log file) a bar shows nothing: plain lines instead.
             log = ProgressLog(len(texts), every, self.echo) if not terminal and self.echo and every > 0 else None
-            with tqdm(total=len(texts), desc="embedding", unit="sent", file=sys.stderr,
-                      disable=not terminal, leave=False) as bar:
+            with tqdm(
+                total=len(texts), desc="embedding", unit="sent", file=sys.stderr, disable=not terminal, leave=False
+            ) as bar:
 
                 def step(count: int) -> None:
                     bar.update(count)
@@ -466,7 +514,8 @@ class Indexer:
                     step(len(found))
                     missing = [i for i in range(len(texts)) if i not in found]
                     vectors[missing], encoded = encode_with_cache(
-                        encoder, cache, [texts[i] for i in missing], progress=step)
+                        encoder, cache, [texts[i] for i in missing], progress=step
+                    )
                 report.encoded += encoded
         finally:
             if cache:

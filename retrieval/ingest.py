@@ -7,10 +7,10 @@ import json
 import os
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from retrieval.types import Article
 
@@ -23,8 +23,18 @@ HEADER_LINE = re.compile(r"^\s*(source|title|url|date|id)\s*:(.+)$", re.IGNORECA
 # JSON escapes can spell half of a UTF-16 pair ("\ud800"), which no file or index can store.
 LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 DATE_FORMATS = (
-    "%Y-%m-%d", "%Y/%m/%d", "%Y.%m.%d", "%d %B %Y", "%d %b %Y", "%B %d, %Y", "%b %d, %Y",
-    "%B %d %Y", "%b %d %Y", "%Y%m%d", "%a, %d %b %Y %H:%M:%S %z", "%a, %d %b %Y",
+    "%Y-%m-%d",
+    "%Y/%m/%d",
+    "%Y.%m.%d",
+    "%d %B %Y",
+    "%d %b %Y",
+    "%B %d, %Y",
+    "%b %d, %Y",
+    "%B %d %Y",
+    "%b %d %Y",
+    "%Y%m%d",
+    "%a, %d %b %Y %H:%M:%S %z",
+    "%a, %d %b %Y",
 )
 # "03/04/2022", "3.4.2022", "03-04-2022": day and month in an order only [ingest] date_order knows.
 NUMERIC_DATE = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
@@ -148,7 +158,9 @@ def _walk(folder: Path, warnings: list[Problem], walked: list[str] | None = None
             warnings.append(Problem(str(directory), f"cannot read folder ({exc.strerror or exc}); skipped"))
             return
         if (info.st_dev, info.st_ino) in seen:
-            warnings.append(Problem(str(directory), f"symlink to a folder already read ({directory.resolve()}); skipped"))
+            warnings.append(
+                Problem(str(directory), f"symlink to a folder already read ({directory.resolve()}); skipped")
+            )
             return
         seen.add((info.st_dev, info.st_ino))
         if walked is not None:
@@ -157,7 +169,9 @@ def _walk(folder: Path, warnings: list[Problem], walked: list[str] | None = None
             if child.name.startswith("."):
                 continue
             if child.is_symlink() and not child.exists():
-                warnings.append(Problem(str(child), f"dangling symlink to {os.readlink(child)} (nothing there); skipped"))
+                warnings.append(
+                    Problem(str(child), f"dangling symlink to {os.readlink(child)} (nothing there); skipped")
+                )
             elif child.is_dir():
                 yield from visit(child)
             elif child.is_file():
@@ -172,8 +186,9 @@ def iter_files(paths: Iterable[Path]) -> Iterator[tuple[Path, Problem | None]]:
         yield path, problem
 
 
-def _iter_named_files(paths: Iterable[Path], warnings: list[Problem],
-                      walked: list[str] | None = None) -> Iterator[tuple[Path, Problem | None, str]]:
+def _iter_named_files(
+    paths: Iterable[Path], warnings: list[Problem], walked: list[str] | None = None
+) -> Iterator[tuple[Path, Problem | None, str]]:
     """As iter_files, with each file's name for default article ids: its path below the folder
     given, without the suffix ("2024/report"), so same-named files in different folders stay
     different articles; a file named directly is known by its stem."""
@@ -185,12 +200,20 @@ def _iter_named_files(paths: Iterable[Path], warnings: list[Problem],
                 if child.suffix.lower() in SUPPORTED_SUFFIXES:
                     yield child, None, name
                 elif child.name.lower() != "readme.md":
-                    yield child, Problem(str(child), f"unsupported file type {child.suffix or '(none)'} (use .txt or .jsonl)"), name
+                    yield (
+                        child,
+                        Problem(str(child), f"unsupported file type {child.suffix or '(none)'} (use .txt or .jsonl)"),
+                        name,
+                    )
         elif path.is_file():
             if path.suffix.lower() in SUPPORTED_SUFFIXES:
                 yield path, None, path.stem
             else:
-                yield path, Problem(str(path), f"unsupported file type {path.suffix or '(none)'} (use .txt or .jsonl)"), path.stem
+                yield (
+                    path,
+                    Problem(str(path), f"unsupported file type {path.suffix or '(none)'} (use .txt or .jsonl)"),
+                    path.stem,
+                )
         elif path.is_symlink():
             yield path, Problem(str(path), f"not found (a dangling symlink to {os.readlink(path)})"), path.stem
         else:
@@ -209,7 +232,7 @@ def _decode(raw: bytes, where: str) -> tuple[str | None, Problem | None]:
 class DateReader:
     """Parses one file's dates; says once per file how ambiguous numeric dates were read."""
 
-    def __init__(self, where: str, order: str, result: "ReadResult"):
+    def __init__(self, where: str, order: str, result: ReadResult):
         self.where, self.order, self.result = where, order, result
         self.told = False
 
@@ -219,9 +242,13 @@ class DateReader:
             self.told = True
             reading = "day/month/year" if self.order == "DMY" else "month/day/year"
             other = "MDY" if self.order == "DMY" else "DMY"
-            self.result.warnings.append(Problem(
-                self.where, f"ambiguous numeric dates such as {raw.strip()!r} read as {reading} ({parsed}) by "
-                f"[ingest] date_order = \"{self.order}\"; set it to \"{other}\" if this file means the other order"))
+            self.result.warnings.append(
+                Problem(
+                    self.where,
+                    f"ambiguous numeric dates such as {raw.strip()!r} read as {reading} ({parsed}) by "
+                    f'[ingest] date_order = "{self.order}"; set it to "{other}" if this file means the other order',
+                )
+            )
         return parsed
 
 
@@ -244,7 +271,7 @@ def read_txt(path: Path, result: ReadResult, name: str | None = None, date_order
     raw_date = fields.get("date")
     if match := SEED_DATE.match(body):
         raw_date = match.group(1)
-        body = body[match.end():]
+        body = body[match.end() :]
     body = body.strip()
     if not body:
         result.skipped.append(Problem(where, "empty article (no text)"))
@@ -254,15 +281,17 @@ def read_txt(path: Path, result: ReadResult, name: str | None = None, date_order
         result.warnings.append(Problem(where, "no date (indexed without one; start the file with ' date YYYY-MM-DD ')"))
     elif article_date is None:
         result.warnings.append(Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)"))
-    result.articles.append(Article(
-        id=fields.get("id") or name or path.stem,
-        text=body,
-        title=fields.get("title", ""),
-        date=article_date,
-        source=fields.get("source") or path.stem,
-        url=fields.get("url", ""),
-        origin=where,
-    ))
+    result.articles.append(
+        Article(
+            id=fields.get("id") or name or path.stem,
+            text=body,
+            title=fields.get("title", ""),
+            date=article_date,
+            source=fields.get("source") or path.stem,
+            url=fields.get("url", ""),
+            origin=where,
+        )
+    )
 
 
 def _text_fields(record: dict, where: str, result: ReadResult) -> dict[str, str]:
@@ -280,8 +309,9 @@ def _text_fields(record: dict, where: str, result: ReadResult) -> dict[str, str]
         else:
             fields[key] = ""
             instead = "an id derived from the text is used" if key == "id" else "left empty"
-            result.warnings.append(Problem(
-                where, f"{key} must be a string, got {json_kind(value)} {_shown(value)} ({instead})"))
+            result.warnings.append(
+                Problem(where, f"{key} must be a string, got {json_kind(value)} {_shown(value)} ({instead})")
+            )
     return fields
 
 
@@ -328,7 +358,7 @@ def read_jsonl(path: Path, result: ReadResult, name: str | None = None, date_ord
             result.skipped.append(Problem(where, f"malformed JSON ({reason})"))
             continue
         if not isinstance(record, dict):
-            result.skipped.append(Problem(where, "malformed JSON (expected an object with a \"text\" field)"))
+            result.skipped.append(Problem(where, 'malformed JSON (expected an object with a "text" field)'))
             continue
         if _replace_lone_surrogates(record):
             result.warnings.append(Problem(where, "invalid \\u escapes (half of a UTF-16 pair) replaced with U+FFFD"))
@@ -337,27 +367,36 @@ def read_jsonl(path: Path, result: ReadResult, name: str | None = None, date_ord
             result.skipped.append(Problem(where, f"text must be a string, got {json_kind(body)} {_shown(body)}"))
             continue
         if not isinstance(body, str) or not body.strip():
-            result.skipped.append(Problem(where, "empty article (missing or empty \"text\")"))
+            result.skipped.append(Problem(where, 'empty article (missing or empty "text")'))
             continue
         raw_date = record.get("date")
         article_date = None
         if raw_date in (None, ""):
             result.warnings.append(Problem(where, "no date (indexed without one)"))
         elif not isinstance(raw_date, str):
-            result.warnings.append(Problem(where, f"date must be YYYY-MM-DD or a date string, got "
-                                                  f"{json_kind(raw_date)} {_shown(raw_date)} (indexed without one)"))
+            result.warnings.append(
+                Problem(
+                    where,
+                    f"date must be YYYY-MM-DD or a date string, got "
+                    f"{json_kind(raw_date)} {_shown(raw_date)} (indexed without one)",
+                )
+            )
         elif (article_date := dates(raw_date)) is None:
-            result.warnings.append(Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)"))
+            result.warnings.append(
+                Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)")
+            )
         fields = _text_fields(record, where, result)
-        result.articles.append(Article(
-            id=fields["id"] or fields["url"] or f"{name or path.stem}:{content_id(body)}",
-            text=body.strip(),
-            title=fields["title"],
-            date=article_date,
-            source=fields["source"] or path.stem,
-            url=fields["url"],
-            origin=where,
-        ))
+        result.articles.append(
+            Article(
+                id=fields["id"] or fields["url"] or f"{name or path.stem}:{content_id(body)}",
+                text=body.strip(),
+                title=fields["title"],
+                date=article_date,
+                source=fields["source"] or path.stem,
+                url=fields["url"],
+                origin=where,
+            )
+        )
 
 
 def read_paths(paths: Iterable[Path], date_order: str = "DMY") -> ReadResult:
@@ -396,7 +435,9 @@ def drop_duplicates(articles: list[Article], skipped: list[Problem]) -> list[Art
             skipped.append(Problem(article.origin, f"duplicate article text (same as {by_text[text_key].origin})"))
             continue
         if article.id in by_id:
-            skipped.append(Problem(article.origin, f"duplicate article id {article.id!r} (first at {by_id[article.id].origin})"))
+            skipped.append(
+                Problem(article.origin, f"duplicate article id {article.id!r} (first at {by_id[article.id].origin})")
+            )
             continue
         by_id[article.id] = by_text[text_key] = article
         kept.append(article)

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from retrieval.answer import Answerer
 from retrieval.search_index import SearchIndex, load_search_index
@@ -26,8 +27,13 @@ class LiveAnswerer:
     """An Answerer that follows the store: ``ask`` and ``stats`` always use the newest loaded
     generation. ``start()`` begins watching; ``check()`` looks once (tests call it directly)."""
 
-    def __init__(self, answerer: Answerer, store: IndexStore, every: float,
-                 load: Callable[[IndexStore], SearchIndex] | None = None):
+    def __init__(
+        self,
+        answerer: Answerer,
+        store: IndexStore,
+        every: float,
+        load: Callable[[IndexStore], SearchIndex] | None = None,
+    ):
         self.current = answerer
         self.store = store
         self.every = every
@@ -65,20 +71,30 @@ class LiveAnswerer:
         try:
             index = self._load(self.store)
         except Exception as exc:  # any failure keeps the old index serving; the reason is logged
-            log.warning("index at %s moved to %s but it cannot be loaded (%s); still answering from %s",
-                        self.store.root, pointer, exc, self._served())
+            log.warning(
+                "index at %s moved to %s but it cannot be loaded (%s); still answering from %s",
+                self.store.root,
+                pointer,
+                exc,
+                self._served(),
+            )
             return False
         self.current = self.current.with_index(index)
         counts = index.manifest.get("counts", {})
-        log.info("now answering from %s at %s: %s articles, %s sentences", pointer, self.store.root,
-                 counts.get("articles"), counts.get("sentences"))
+        log.info(
+            "now answering from %s at %s: %s articles, %s sentences",
+            pointer,
+            self.store.root,
+            counts.get("articles"),
+            counts.get("sentences"),
+        )
         return True
 
     def _served(self) -> str:
         generation = self.current.index.manifest.get("generation")
         return f"gen-{generation}" if generation is not None else "the index loaded before"
 
-    def start(self) -> "LiveAnswerer":
+    def start(self) -> LiveAnswerer:
         if self.every > 0 and self._thread is None:
             self._thread = threading.Thread(target=self._watch, name="newsdesk-reload", daemon=True)
             self._thread.start()

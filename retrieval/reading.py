@@ -13,8 +13,9 @@ Weights and counts were fitted with cross-validation on XQuAD (docs/quality.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Callable, Protocol, Sequence
+from typing import Protocol
 
 import numpy as np
 
@@ -45,7 +46,7 @@ class ReadingSettings:
         return self.model.strip().lower() not in OFF_VALUES
 
     @classmethod
-    def from_section(cls, rerank: dict) -> "ReadingSettings":
+    def from_section(cls, rerank: dict) -> ReadingSettings:
         from retrieval.config import ConfigError
 
         def value(key: str, kind):
@@ -57,10 +58,14 @@ class ReadingSettings:
                 raise ConfigError(f"[rerank] {key} = {rerank[key]!r} is not a {kind.__name__}") from None
 
         settings = cls(
-            model=value("cross_encoder", str), precision=value("ce_precision", str),
-            candidates=value("ce_candidates", int), feature_weight=value("ce_feature_weight", float),
-            skip_margin=value("ce_skip_margin", float), max_length=value("ce_max_length", int),
-            threads=value("ce_threads", int), min_score=value("ce_min_score", float),
+            model=value("cross_encoder", str),
+            precision=value("ce_precision", str),
+            candidates=value("ce_candidates", int),
+            feature_weight=value("ce_feature_weight", float),
+            skip_margin=value("ce_skip_margin", float),
+            max_length=value("ce_max_length", int),
+            threads=value("ce_threads", int),
+            min_score=value("ce_min_score", float),
         )
         if settings.enabled and settings.candidates < 1:
             raise ConfigError(f"[rerank] ce_candidates = {settings.candidates} must be at least 1")
@@ -84,8 +89,13 @@ class ReadingReranker:
         self.settings = settings
         self.scorer = scorer
 
-    def rerank(self, question: str, ranked: list[tuple[int, float]], text_of: Callable[[int], str],
-               prior: Callable[[list[int], np.ndarray], np.ndarray] | None = None) -> Read:
+    def rerank(
+        self,
+        question: str,
+        ranked: list[tuple[int, float]],
+        text_of: Callable[[int], str],
+        prior: Callable[[list[int], np.ndarray], np.ndarray] | None = None,
+    ) -> Read:
         """``prior`` adds to each head sentence's fused score (in standard deviations), e.g. the
         recency bonus of a "latest" question (retrieval/recency.py)."""
         if not ranked:

@@ -12,9 +12,9 @@ does.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -29,7 +29,7 @@ class RecencySettings:
     head: int = 10
 
     @classmethod
-    def from_section(cls, section: dict) -> "RecencySettings":
+    def from_section(cls, section: dict) -> RecencySettings:
         defaults = cls()
         try:
             return cls(
@@ -44,15 +44,16 @@ class RecencySettings:
             raise ConfigError(f"[time] has a setting that is not a number ({exc})") from None
 
 
-def freshness(ids: Sequence[int], scores: Sequence[float], date_of: Callable[[int], str | None],
-              settings: RecencySettings) -> np.ndarray:
+def freshness(
+    ids: Sequence[int], scores: Sequence[float], date_of: Callable[[int], str | None], settings: RecencySettings
+) -> np.ndarray:
     """Each candidate's share of the bonus, in [0, 1]: 1 for the newest of the best
     ``head`` candidates (or newer), halving every ``half_life_days`` older; 0 when undated."""
     days = np.array([_day(date_of(int(i))) for i in ids], dtype=np.float64)
     out = np.zeros(len(ids))
     if not len(ids):
         return out
-    best = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[:settings.head]
+    best = np.argsort(-np.asarray(scores, dtype=np.float64), kind="stable")[: settings.head]
     dated_best = days[best][~np.isnan(days[best])]
     if not len(dated_best):
         return out

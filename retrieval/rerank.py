@@ -40,8 +40,12 @@ class Candidates:
 class FeatureReranker:
     """Weighted sum of per-sentence features; weights per answer type for ``type``."""
 
-    def __init__(self, weights: dict[str, float], type_weights: dict[str, float] | None = None,
-                 matcher: TermMatcher | None = None):
+    def __init__(
+        self,
+        weights: dict[str, float],
+        type_weights: dict[str, float] | None = None,
+        matcher: TermMatcher | None = None,
+    ):
         unknown = set(weights) - set(FEATURES)
         if unknown:
             raise ValueError(f"unknown rerank feature(s) {sorted(unknown)}; use: {', '.join(FEATURES)}")
@@ -49,8 +53,18 @@ class FeatureReranker:
         self.type_weights = type_weights or {}
         self.matcher = matcher
 
-    def collect(self, index, tokenizer, question_tokens, query_vector, kind: AnswerType, question: str,
-                n_candidates: int, n_passages: int, allowed: Allowed | None = None) -> Candidates:
+    def collect(
+        self,
+        index,
+        tokenizer,
+        question_tokens,
+        query_vector,
+        kind: AnswerType,
+        question: str,
+        n_candidates: int,
+        n_passages: int,
+        allowed: Allowed | None = None,
+    ) -> Candidates:
         """Gather candidates from sentence BM25, dense search and the best passages, then featurise.
 
         With ``allowed`` (a date or source filter) every source of candidates looks only at the
@@ -67,7 +81,9 @@ class FeatureReranker:
             pool.update(positive_best(bm25_ids, bm25_scores, n_candidates).tolist())
         passage_ids, passage_scores = (
             index.chunk_bm25.matches(question_tokens, allowed.chunks if allowed is not None else None)
-            if index.chunk_bm25 is not None else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)))
+            if index.chunk_bm25 is not None
+            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
+        )
         if len(passage_ids):
             best_passages = positive_best(passage_ids, passage_scores, n_passages)
             in_passages = index.sentences_of_chunks(best_passages)
@@ -82,8 +98,9 @@ class FeatureReranker:
         features["dense"] = np.asarray(index.vectors.scores_for(query_vector, ids), dtype=np.float64)
         best_passage = float(passage_scores.max()) if len(passage_scores) else 0.0
         chunks = np.asarray(index.sentence_chunk)[ids] if len(ids) else np.zeros(0, dtype=np.int64)
-        features["passage"] = (_sparse_take(passage_ids, passage_scores, chunks) / best_passage if best_passage > 0
-                               else np.zeros(len(ids)))
+        features["passage"] = (
+            _sparse_take(passage_ids, passage_scores, chunks) / best_passage if best_passage > 0 else np.zeros(len(ids))
+        )
         # Sorted, so the sums below run in the same order in every process (set order follows
         # PYTHONHASHSEED, and float addition is not associative).
         idf = {t: index.bm25.idf(t) for t in sorted(set(question_tokens))}
@@ -94,7 +111,8 @@ class FeatureReranker:
         if self.matcher is not None and len(ids):
             titled = _TitledTexts(index, ids, texts)  # built only for sentences not seen before
             features["match"] = self.matcher.scores(
-                question, titled, self._word_weight(index, tokenizer), keys=[int(i) for i in ids])
+                question, titled, self._word_weight(index, tokenizer), keys=[int(i) for i in ids]
+            )
         else:
             # No embedding table (the hashing test encoder): exact terms, IDF-weighted, i.e. BM25.
             features["match"] = features["bm25"]

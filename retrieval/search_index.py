@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import bisect
 import json
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterator, Protocol, Sequence
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -39,7 +40,7 @@ class JsonLines:
         return len(self._offsets) - 1
 
     def __getitem__(self, i: int) -> dict[str, Any]:
-        return json.loads(self._blob[self._offsets[i]:self._offsets[i + 1]])
+        return json.loads(self._blob[self._offsets[i] : self._offsets[i + 1]])
 
     @staticmethod
     def write(path: Path, records: Sequence[dict[str, Any]]) -> np.ndarray:
@@ -50,7 +51,7 @@ class JsonLines:
         return offsets
 
     @classmethod
-    def load(cls, path: Path, offsets: np.ndarray) -> "JsonLines":
+    def load(cls, path: Path, offsets: np.ndarray) -> JsonLines:
         return cls(map_file(path), offsets)
 
 
@@ -108,8 +109,12 @@ def write_segment_files(folder: Path, data: SegmentData) -> dict[str, Any]:
     data.vectors.save(folder)
     dates = sorted(r["date"] for r in data.records if r.get("date"))
     return {
-        "articles": len(data.records), "sentences": len(data.sentences), "chunks": len(data.chunk_bm25),
-        "vectors": data.vectors.kind, "dim": data.vectors.dim, "params": data.params,
+        "articles": len(data.records),
+        "sentences": len(data.sentences),
+        "chunks": len(data.chunk_bm25),
+        "vectors": data.vectors.kind,
+        "dim": data.vectors.dim,
+        "params": data.params,
         "dates": {"min": dates[0] if dates else None, "max": dates[-1] if dates else None},
     }
 
@@ -211,8 +216,10 @@ def _join(segments: list[LoadedSegment], entries: list[dict[str, Any]], manifest
         bm25=BM25Index([s.bm25 for s in segments], [s.deleted_sentences for s in segments]),
         chunk_bm25=BM25Index([s.chunk_bm25 for s in segments], [s.deleted_chunks for s in segments]),
         vectors=VectorIndex([s.vectors for s in segments], [s.deleted_sentences for s in segments]),
-        **{name: np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
-           for name, parts in arrays.items()},
+        **{
+            name: np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
+            for name, parts in arrays.items()
+        },
     )
 
 
@@ -242,8 +249,9 @@ def load_search_index(store: IndexStore, model: str | None = None, verify: bool 
 
 def _empty(manifest: dict[str, Any]) -> SearchIndex:
     empty = np.zeros(0, dtype=np.int32)
-    return SearchIndex(manifest, [], SentenceTexts.build([]), empty, empty, empty,
-                       BM25Index(), VectorIndex(), BM25Index())
+    return SearchIndex(
+        manifest, [], SentenceTexts.build([]), empty, empty, empty, BM25Index(), VectorIndex(), BM25Index()
+    )
 
 
 def live_articles(generation: Generation) -> list[tuple[dict[str, Any], str, int]]:

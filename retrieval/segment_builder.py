@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -49,9 +50,16 @@ class SplitArticles:
 class SegmentBuilder:
     """Builds a segment's contents; ``embed(texts) -> vectors`` supplies the dense vectors."""
 
-    def __init__(self, embed: Callable[[list[str]], np.ndarray], min_sentence_chars: int = 12,
-                 vector_index: str = AUTO, hnsw_min: int = HNSW_MIN_SENTENCES, hnsw_m: int = HNSW_M,
-                 ef_construction: int = EF_CONSTRUCTION, ef_search: int = EF_SEARCH):
+    def __init__(
+        self,
+        embed: Callable[[list[str]], np.ndarray],
+        min_sentence_chars: int = 12,
+        vector_index: str = AUTO,
+        hnsw_min: int = HNSW_MIN_SENTENCES,
+        hnsw_m: int = HNSW_M,
+        ef_construction: int = EF_CONSTRUCTION,
+        ef_search: int = EF_SEARCH,
+    ):
         self.embed = embed
         self.splitter = SentenceSplitter(min_sentence_chars)
         self.tokenizer = Tokenizer()
@@ -113,8 +121,12 @@ class SegmentBuilder:
         part = build_part(vectors, kind, **self.hnsw)
         self._tick("vectors", clock)
         return SegmentData(
-            records=split.records, article_texts=split.texts, sentences=sentences,
+            records=split.records,
+            article_texts=split.texts,
+            sentences=sentences,
             arrays={k: np.asarray(v, dtype=np.int32) for k, v in arrays.items()},
-            bm25=bm25, chunk_bm25=chunk_bm25, vectors=part,
+            bm25=bm25,
+            chunk_bm25=chunk_bm25,
+            vectors=part,
             params={"hnsw": self.hnsw} if kind == HNSW else {},
         )

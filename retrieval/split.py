@@ -12,18 +12,22 @@ import re
 from dataclasses import dataclass
 
 # Words that end with a full stop without ending the sentence (compared lowercased, no dot).
-ABBREVIATIONS = frozenset("""
+ABBREVIATIONS = frozenset(
+    """
 mr mrs ms dr prof gen lt col maj capt cpt sgt cmdr adm rep sen gov pres supt insp det
 st jr sr rev hon fr mt ft ave blvd rd no nos vol vols fig figs pp ed eds approx est dept
 jan feb mar apr jun jul aug sep sept oct nov dec mon tue tues wed thu thur thurs fri sat sun
 inc corp co ltd llc plc bros assn univ vs etc al cf ie eg viz ca
 ala ariz ark calif colo conn del fla ga ill ind kan ky la md mass mich minn miss mo mont neb nev okla ore pa tenn tex va vt wash wis wyo
-""".split())
+""".split()
+)
 # Sentence starters that end an abbreviation-sentence anyway ("... in the U.S. The next day").
-STARTERS = frozenset("""
+STARTERS = frozenset(
+    """
 the a an he she it they we i you this that these those there his her its their our but and
 so yet in on at after before when while if as meanwhile however officials some many
-""".split())
+""".split()
+)
 # A run of stops is taken whole (possessively, and only from its first stop), so a long run of
 # dots costs one pass instead of one pass per dot.
 _BOUNDARY = re.compile(r"""((?<![.!?])[.!?]++|\.\.\.|…)(["'”’)\]]*+)(\s+)(?=["'“‘(\[]?[A-Z0-9])""")
@@ -68,8 +72,12 @@ class SentenceSplitter:
         for number, paragraph in enumerate(paragraphs):
             for line in paragraph.splitlines():
                 for piece in self._cap_all(self._split_line(" ".join(line.split()))):
-                    if (groups and groups[-1][1] == number and len(piece) < self.min_chars
-                            and groups[-1][2] + 1 + len(piece) <= self.max_chars):
+                    if (
+                        groups
+                        and groups[-1][1] == number
+                        and len(piece) < self.min_chars
+                        and groups[-1][2] + 1 + len(piece) <= self.max_chars
+                    ):
                         groups[-1][0].append(piece)  # too short to stand alone: joins the one before
                         groups[-1][2] += 1 + len(piece)
                     else:

@@ -20,9 +20,10 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 def _number(name: str, prefix: str) -> int | None:
-    tail = name[len(prefix):] if name.startswith(prefix) else ""
+    tail = name[len(prefix) :] if name.startswith(prefix) else ""
     return int(tail) if tail.isdigit() else None
 
 
@@ -82,11 +83,18 @@ def _well_formed(manifest: Any) -> bool:
     try:
         files, segments, counts = manifest["files"], manifest["segments"], manifest["counts"]
         return (
-            isinstance(files, dict) and isinstance(segments, list) and isinstance(counts, dict)
+            isinstance(files, dict)
+            and isinstance(segments, list)
+            and isinstance(counts, dict)
             and all(isinstance(m["bytes"], int) and isinstance(m["blake2b"], str) for m in files.values())
-            and all(_number(s["name"], "seg-") is not None and isinstance(s["sentences"], int)
-                    and isinstance(s["articles"], int) and isinstance(s["chunks"], int)
-                    and isinstance(s.get("deleted_articles", []), list) for s in segments)
+            and all(
+                _number(s["name"], "seg-") is not None
+                and isinstance(s["sentences"], int)
+                and isinstance(s["articles"], int)
+                and isinstance(s["chunks"], int)
+                and isinstance(s.get("deleted_articles", []), list)
+                for s in segments
+            )
             and all(isinstance(counts[k], int) for k in ("articles", "sentences"))
             and isinstance(manifest["dates"], dict)
         )
@@ -102,7 +110,7 @@ class SentenceTexts:
         self._offsets = offsets
 
     @classmethod
-    def build(cls, texts: list[str]) -> "SentenceTexts":
+    def build(cls, texts: list[str]) -> SentenceTexts:
         encoded = [t.encode("utf-8") for t in texts]
         offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
         np.cumsum([len(e) for e in encoded], out=offsets[1:])
@@ -112,14 +120,14 @@ class SentenceTexts:
         return len(self._offsets) - 1
 
     def __getitem__(self, i: int) -> str:
-        return self._blob[self._offsets[i]:self._offsets[i + 1]].decode("utf-8")
+        return self._blob[self._offsets[i] : self._offsets[i + 1]].decode("utf-8")
 
     def save(self, folder: Path) -> None:
         (folder / "sentences.txt.bin").write_bytes(bytes(self._blob))
         np.save(folder / "sentence_offsets.npy", self._offsets)
 
     @classmethod
-    def load(cls, folder: Path) -> "SentenceTexts":
+    def load(cls, folder: Path) -> SentenceTexts:
         return cls(map_file(folder / "sentences.txt.bin"), map_array(folder / "sentence_offsets.npy"))
 
 
@@ -266,8 +274,12 @@ class IndexStore:
             description["format_version"] = FORMAT_VERSION
             (tmp / SEGMENT_MANIFEST).write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
             files = {
-                f"{SEGMENTS}/{name}/{p.relative_to(tmp).as_posix()}": {"bytes": p.stat().st_size, "blake2b": _checksum(p)}
-                for p in sorted(tmp.rglob("*")) if p.is_file()
+                f"{SEGMENTS}/{name}/{p.relative_to(tmp).as_posix()}": {
+                    "bytes": p.stat().st_size,
+                    "blake2b": _checksum(p),
+                }
+                for p in sorted(tmp.rglob("*"))
+                if p.is_file()
             }
             _fsync_tree(tmp)
             os.rename(tmp, segments / name)
@@ -291,9 +303,12 @@ class IndexStore:
         for segment in manifest["segments"]:
             files.update(segment["files"])
         manifest = {
-            **manifest, "segments": [{k: v for k, v in s.items() if k != "files"} for s in manifest["segments"]],
-            "format_version": FORMAT_VERSION, "generation": number,
-            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "files": files,
+            **manifest,
+            "segments": [{k: v for k, v in s.items() if k != "files"} for s in manifest["segments"]],
+            "format_version": FORMAT_VERSION,
+            "generation": number,
+            "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "files": files,
         }
         try:
             (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True), encoding="utf-8")
@@ -322,7 +337,9 @@ class IndexStore:
         """Remove a segment a failed commit wrote, unless a generation on disk lists it."""
         for path in self.root.glob("gen-*"):
             try:
-                if any(s["name"] == name for s in json.loads((path / MANIFEST).read_text(encoding="utf-8"))["segments"]):
+                if any(
+                    s["name"] == name for s in json.loads((path / MANIFEST).read_text(encoding="utf-8"))["segments"]
+                ):
                     return
             except (OSError, ValueError, KeyError, TypeError):
                 return  # cannot tell: keep it (the next commit's clean-up decides)

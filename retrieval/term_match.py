@@ -13,8 +13,8 @@ inside the right paragraph more often than BM25, coverage or the sentence vector
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -23,6 +23,7 @@ from retrieval.wordpiece import WordPieces
 
 CACHE_SIZE = 200_000
 MINILM_NAMES = (MINILM, MINILM_INT8)
+
 
 class TermMatcher:
     """Scores sentences by IDF-weighted best word-piece cosine to the question's words."""
@@ -42,7 +43,7 @@ class TermMatcher:
         self._pieces: dict[int, np.ndarray] = {}
 
     @classmethod
-    def from_encoder(cls, encoder) -> "TermMatcher | None":
+    def from_encoder(cls, encoder) -> TermMatcher | None:
         """The matcher for an encoder's model, or None for encoders without one (the hashing
         test encoder), in which case the reranker matches exact terms only.
 
@@ -62,7 +63,7 @@ class TermMatcher:
         return cls(Tokenizer.from_str(backend.to_str()), table)
 
     @classmethod
-    def from_folder(cls, folder: Path) -> "TermMatcher":
+    def from_folder(cls, folder: Path) -> TermMatcher:
         """A matcher from a BERT-style model folder: tokenizer.json and model.safetensors."""
         from safetensors import safe_open
         from tokenizers import Tokenizer
@@ -112,8 +113,13 @@ class TermMatcher:
             return self._fast.encode(sentences)
         return [np.asarray(e.ids, dtype=np.int64) for e in self._encode(sentences)]
 
-    def scores(self, question: str, sentences: Sequence[str], word_weight: Callable[[str], float],
-               keys: Sequence[int] | None = None) -> np.ndarray:
+    def scores(
+        self,
+        question: str,
+        sentences: Sequence[str],
+        word_weight: Callable[[str], float],
+        keys: Sequence[int] | None = None,
+    ) -> np.ndarray:
         """One score in [-1, 1] per sentence; zeros when the question has no weighted word."""
         query_ids, weights = self.question_pieces(question, word_weight)
         if not len(query_ids) or not len(sentences):

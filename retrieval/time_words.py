@@ -23,16 +23,22 @@ PERIOD = "period"
 BEFORE = "before"
 AFTER = "after"
 
-_MONTH = (r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-          r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_MONTH = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d{2}"
 # A part of a month: "early", "mid-", "late", "the end of", "the start of".
 _PART = r"(?P<part>early|mid|late|(?:the\s+)?(?:end|start|beginning|middle)\s+of)[-\s]+"
-_ABSOLUTE = (rf"(?:{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
-             rf"|(?:{_PART})?{_MONTH}(?:,?\s+{_YEAR})?|{_YEAR}-\d{{2}}-\d{{2}}|{_YEAR})")
-_RELATIVE = (r"(?:today|yesterday|(?:the\s+)?(?:this|last|past|previous)\s+(?:week|month|year)"
-             r"|\d+\s+(?:days?|weeks?|months?)\s+ago)")
+_ABSOLUTE = (
+    rf"(?:{_MONTH}\s+{_DAY}(?:,?\s+{_YEAR})?|{_DAY}\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|(?:{_PART})?{_MONTH}(?:,?\s+{_YEAR})?|{_YEAR}-\d{{2}}-\d{{2}}|{_YEAR})"
+)
+_RELATIVE = (
+    r"(?:today|yesterday|(?:the\s+)?(?:this|last|past|previous)\s+(?:week|month|year)"
+    r"|\d+\s+(?:days?|weeks?|months?)\s+ago)"
+)
 # What a preposition does to the period it governs.
 _PREPOSITIONS = {
     BEFORE: ("before", "prior to", "earlier than"),
@@ -41,19 +47,23 @@ _PREPOSITIONS = {
     "by": ("by", "until", "till", "up to", "up until", "through", "as of"),
     PERIOD: ("in", "during", "on", "at", "for", "over", "throughout", "within"),
 }
-_PREP = "|".join(sorted((re.escape(w).replace(r"\ ", r"\s+") for ws in _PREPOSITIONS.values() for w in ws),
-                        key=len, reverse=True))
+_PREP = "|".join(
+    sorted((re.escape(w).replace(r"\ ", r"\s+") for ws in _PREPOSITIONS.values() for w in ws), key=len, reverse=True)
+)
 _WHEN = re.compile(rf"\b(?:(?P<prep>{_PREP})\s+)?(?P<when>{_RELATIVE}|{_ABSOLUTE})(?![\w-])", re.IGNORECASE)
 _YEAR_ONLY = re.compile(rf"^{_YEAR}$")
 _YEAR_PREPOSITIONS = ("in", "during", "throughout", "before", "prior to", "after", "since", "by", "until", "till")
 _RELATIVE_ONLY = re.compile(rf"^{_RELATIVE}$", re.IGNORECASE)
 # "before <a few words naming an event>" just ahead of a dated phrase.
-_ANCHOR = re.compile(r"\b(?P<rel>before|after|prior\s+to|following|ahead\s+of)\s+(?:[^\W\d]+(?:['’-][^\W\d]+)*\s+){1,6}$",
-                     re.IGNORECASE)
+_ANCHOR = re.compile(
+    r"\b(?P<rel>before|after|prior\s+to|following|ahead\s+of)\s+(?:[^\W\d]+(?:['’-][^\W\d]+)*\s+){1,6}$", re.IGNORECASE
+)
 # Words asking for the newest state of things.
 _LATEST = re.compile(
     r"\b(?:latest|newest|most\s+recent(?:ly)?|recent(?:ly)?|now|nowadays|currently|current|right\s+now|so\s+far"
-    r"|to\s+date|these\s+days|at\s+the\s+moment|at\s+present|as\s+it\s+stands|still)\b", re.IGNORECASE)
+    r"|to\s+date|these\s+days|at\s+the\s+moment|at\s+present|as\s+it\s+stands|still)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -71,8 +81,9 @@ class TimeQuery:
         return ", ".join(r.words for r in self.readings)
 
 
-def read_time_words(question: str, reference: str | date, explicit_reference: bool = False,
-                    report_lag_days: int = 0) -> TimeQuery:
+def read_time_words(
+    question: str, reference: str | date, explicit_reference: bool = False, report_lag_days: int = 0
+) -> TimeQuery:
     """Read the time words of ``question`` against ``reference`` (the archive's newest date, or
     --as-of: then "latest" also means "not after that date").
 
@@ -97,7 +108,7 @@ def read_time_words(question: str, reference: str | date, explicit_reference: bo
             continue  # the words stay in the searched text
         if reading.until:
             reported_until.append(reading.until)
-        kept.append(question[last:match.start()])
+        kept.append(question[last : match.start()])
         last = match.end()
         newest_first = newest_first or reading.kind in (BEFORE, AFTER)
     kept.append(question[last:])
@@ -135,11 +146,11 @@ def _reading(match: re.Match, ref: date) -> TimeReading | None:
         end = min(end, ref)  # "this week" ends today
     words = " ".join(match.group(0).split())
     role = next((r for r, ws in _PREPOSITIONS.items() if prep in ws), PERIOD)
-    anchor = _ANCHOR.search(match.string[:match.start()]) if role == PERIOD else None
+    anchor = _ANCHOR.search(match.string[: match.start()]) if role == PERIOD else None
     if anchor:
         # "before the Georgia runoff on December 6": the date is the event's, the question asks
         # before it. When in the period the event fell is unknown, so the bound is the loose one.
-        words = " ".join(match.string[anchor.start():match.end()].split())
+        words = " ".join(match.string[anchor.start() : match.end()].split())
         relation = " ".join(anchor.group("rel").lower().split())
         if relation in ("after", "following"):
             return TimeReading(words, AFTER, since=start.isoformat())
@@ -159,7 +170,7 @@ def _period(text: str, ref: date, part: str | None) -> tuple[date, date] | None:
     """The first and last day ``text`` names."""
     text = " ".join(text.lower().split())
     if part:
-        text = text[len(" ".join(part.split())):].lstrip(" -")
+        text = text[len(" ".join(part.split())) :].lstrip(" -")
     if text.startswith("the "):
         text = text[4:]
     if text.startswith("past "):
@@ -208,10 +219,15 @@ def _parser(reference: str):
     from dateparser.date import DateDataParser  # loaded on the first question with a date in it
 
     base = datetime.fromisoformat(reference)
-    return DateDataParser(languages=["en"], settings={
-        "RELATIVE_BASE": base, "PREFER_DATES_FROM": "past", "PREFER_DAY_OF_MONTH": "first",
-        "RETURN_TIME_AS_PERIOD": False,
-    })
+    return DateDataParser(
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": base,
+            "PREFER_DATES_FROM": "past",
+            "PREFER_DAY_OF_MONTH": "first",
+            "RETURN_TIME_AS_PERIOD": False,
+        },
+    )
 
 
 def _tidy(text: str) -> str:

@@ -12,7 +12,9 @@ _DIGITS = re.compile(r"[^\d.]")
 # Quantity words that name no figure: "hundreds of soldiers" does not disagree with "1,700".
 _WORD = re.compile(r"[a-z]+")
 WINDOW = 3
-QUESTION_WORDS = frozenset("how many much what number the a an of to in on at for did do does is are was were has have".split())
+QUESTION_WORDS = frozenset(
+    "how many much what number the a an of to in on at for did do does is are was were has have".split()
+)
 VAGUE = frozenset("hundreds thousands millions billions dozens dozen half twice several many few".split())
 
 
@@ -42,8 +44,9 @@ def stated_figure(text: str, highlights: list[tuple[int, int]], question: str = 
     return None
 
 
-def build_timeline(evidence: list[Evidence], kind: AnswerType, margin: float,
-                   question: str = "") -> list[TimelineEntry]:
+def build_timeline(
+    evidence: list[Evidence], kind: AnswerType, margin: float, question: str = ""
+) -> list[TimelineEntry]:
     """Dated figures from the strongest evidence when they disagree; empty when they agree.
 
     Evidence scoring within ``margin`` of the best sentence is "best evidence" ([answer]

@@ -17,7 +17,8 @@ _TOKEN = re.compile(
     r"|[^\W\d_]+",
     re.UNICODE,
 )
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a about above after again against all am an and any are aren't as at be because been before
 being below between both but by can could did do does doing down during each few for from
 further had has have having he her here hers herself him himself his how i if in into is it
@@ -26,7 +27,8 @@ ourselves out over own same she should so some such than that the their theirs t
 themselves then there these they this those through to too under until up very was we were
 what when where which while who whom why will with would you your yours yourself yourselves
 us many much s t d ll m o re ve y don didn doesn isn wasn weren won wouldn shouldn couldn also says said
-""".split())
+""".split()
+)
 # Lowercase pronoun "us" is a stopword; "US"/"U.S." is a country and must survive.
 PRONOUN_LIKE = frozenset({"us", "it"})
 

@@ -74,7 +74,7 @@ class Filters:
     def active(self) -> bool:
         return bool(self.since or self.until or self.sources)
 
-    def narrowed(self, since: str | None = None, until: str | None = None) -> "Filters":
+    def narrowed(self, since: str | None = None, until: str | None = None) -> Filters:
         """These filters with the date range cut down to also lie within [since, until]."""
         return Filters(
             since=max(d for d in (self.since, since) if d) if (self.since or since) else None,

@@ -10,8 +10,8 @@ vector instead of 1,536, at a recall@10 measured by the benchmark (bench/README.
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -87,7 +87,7 @@ class FlatVectors:
         np.save(folder / FLAT_FILE, np.ascontiguousarray(self.vectors, dtype=np.float32))
 
     @classmethod
-    def load(cls, folder: Path) -> "FlatVectors":
+    def load(cls, folder: Path) -> FlatVectors:
         from retrieval.mapped import map_array
 
         return cls(map_array(folder / FLAT_FILE))
@@ -102,8 +102,9 @@ class HnswVectors:
         self.index = index
 
     @classmethod
-    def build(cls, vectors: np.ndarray, m: int = HNSW_M, ef_construction: int = EF_CONSTRUCTION,
-              ef_search: int = EF_SEARCH) -> "HnswVectors":
+    def build(
+        cls, vectors: np.ndarray, m: int = HNSW_M, ef_construction: int = EF_CONSTRUCTION, ef_search: int = EF_SEARCH
+    ) -> HnswVectors:
         import faiss
 
         index = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, m, faiss.METRIC_INNER_PRODUCT)
@@ -154,7 +155,7 @@ class HnswVectors:
         faiss.write_index(self.index, str(folder / HNSW_FILE))
 
     @classmethod
-    def load(cls, folder: Path) -> "HnswVectors":
+    def load(cls, folder: Path) -> HnswVectors:
         """Memory-mapped: opening is instant and pages are shared between processes and evictable."""
         import faiss
 
@@ -189,8 +190,9 @@ def search_allowed(part, query: np.ndarray, n: int, keep: np.ndarray) -> tuple[n
     return chosen[idx], scores[idx].astype(np.float32)
 
 
-def build_part(vectors: np.ndarray, kind: str, m: int = HNSW_M, ef_construction: int = EF_CONSTRUCTION,
-               ef_search: int = EF_SEARCH):
+def build_part(
+    vectors: np.ndarray, kind: str, m: int = HNSW_M, ef_construction: int = EF_CONSTRUCTION, ef_search: int = EF_SEARCH
+):
     """One segment's vector index of the given kind."""
     if kind == FLAT:
         return FlatVectors(np.ascontiguousarray(vectors, dtype=np.float32))
@@ -223,7 +225,7 @@ class VectorIndex:
         self.kind = "+".join(sorted({p.kind for p in self.parts})) or FLAT
 
     @classmethod
-    def build(cls, vectors: np.ndarray, kind: str = FLAT, **params) -> "VectorIndex":
+    def build(cls, vectors: np.ndarray, kind: str = FLAT, **params) -> VectorIndex:
         return cls([build_part(vectors, kind, **params)])
 
     @property
@@ -241,7 +243,7 @@ class VectorIndex:
             if allowed is None:
                 ids, scores = part.search(query, n, mask)
             else:
-                keep = np.array(allowed[offset:offset + len(part)], dtype=bool)
+                keep = np.array(allowed[offset : offset + len(part)], dtype=bool)
                 if mask is not None:
                     keep &= ~mask
                 ids, scores = search_allowed(part, query, n, keep)

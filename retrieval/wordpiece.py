@@ -18,8 +18,8 @@ import json
 import re
 import threading
 import unicodedata
+from collections.abc import Sequence
 from itertools import chain
-from typing import Sequence
 
 import numpy as np
 
@@ -41,7 +41,7 @@ class WordPieces:
         self._safe: dict[str, bool] = {}
 
     @classmethod
-    def for_tokenizer(cls, tokenizer, lock: threading.Lock) -> "WordPieces | None":
+    def for_tokenizer(cls, tokenizer, lock: threading.Lock) -> WordPieces | None:
         """The fast path for ``tokenizer``, or None when it is not an uncased BERT WordPiece one."""
         try:
             config = json.loads(tokenizer.to_str())
@@ -50,8 +50,10 @@ class WordPieces:
         normalizer = config.get("normalizer") or {}
         model = config.get("model") or {}
         uncased_bert = (
-            normalizer.get("type") == "BertNormalizer" and normalizer.get("lowercase") is True
-            and normalizer.get("clean_text") is True and normalizer.get("strip_accents") in (None, True)
+            normalizer.get("type") == "BertNormalizer"
+            and normalizer.get("lowercase") is True
+            and normalizer.get("clean_text") is True
+            and normalizer.get("strip_accents") in (None, True)
             and (config.get("pre_tokenizer") or {}).get("type") == "BertPreTokenizer"
             and model.get("type") == "WordPiece"
             and all("[" in token.get("content", "[") for token in config.get("added_tokens") or [])
@@ -72,7 +74,8 @@ class WordPieces:
                 # Punctuation that lowercasing and NFD accent stripping leave as it is: isolated
                 # by the pre-tokenizer like ASCII punctuation ("’", "“", "—", "…").
                 safe = self._safe[char] = (
-                    unicodedata.category(char).startswith("P") and char.lower() == char
+                    unicodedata.category(char).startswith("P")
+                    and char.lower() == char
                     and unicodedata.normalize("NFD", char) == char
                 )
             if not safe:

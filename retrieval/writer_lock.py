@@ -17,9 +17,9 @@ import shlex
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from retrieval.store import StoreError
 
@@ -43,12 +43,16 @@ class Holder:
     started: str
 
     @classmethod
-    def me(cls) -> "Holder":
-        return cls(os.getpid(), socket.gethostname(), shlex.join(_command()),
-                   time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()))
+    def me(cls) -> Holder:
+        return cls(
+            os.getpid(),
+            socket.gethostname(),
+            shlex.join(_command()),
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        )
 
     @classmethod
-    def read(cls, path: Path) -> "Holder":
+    def read(cls, path: Path) -> Holder:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(int(data["pid"]), str(data["host"]), str(data["command"]), str(data["started"]))
@@ -76,7 +80,7 @@ class WriterLock:
         self._fd: int | None = None
         self._depth = 0
 
-    def __enter__(self) -> "WriterLock":
+    def __enter__(self) -> WriterLock:
         self.acquire()
         return self
 
@@ -107,8 +111,10 @@ class WriterLock:
                         f"waited {self.wait:g} s: try again when it has finished, or give --wait SECONDS"
                     )
                 if self.echo and (told_at is None or now - told_at >= REMIND_SECONDS):
-                    self.echo(f"waiting up to {deadline - now:.0f} s for {Holder.read(self.path).describe()} "
-                              f"to finish writing the index at {self.folder}")
+                    self.echo(
+                        f"waiting up to {deadline - now:.0f} s for {Holder.read(self.path).describe()} "
+                        f"to finish writing the index at {self.folder}"
+                    )
                     told_at = now
                 time.sleep(min(POLL_SECONDS, max(0.0, deadline - now)))
         except BaseException:

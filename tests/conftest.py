@@ -40,7 +40,9 @@ def fresh_clone(tmp_path, monkeypatch) -> Path:
     index_dir.mkdir(parents=True)
     (index_dir / "README.md").write_text("The built index store (generated, never committed).\n")
     text = config.DEFAULT_CONFIG.read_text(encoding="utf-8")
-    text = text.replace('dir = "index"', f'dir = "{index_dir}"', 1).replace('seed_dir = "seeds"', f'seed_dir = "{SEEDS}"', 1)
+    text = text.replace('dir = "index"', f'dir = "{index_dir}"', 1).replace(
+        'seed_dir = "seeds"', f'seed_dir = "{SEEDS}"', 1
+    )
     default = tmp_path / "clone" / "default.toml"
     default.write_text(text, encoding="utf-8")
     monkeypatch.setattr(config, "DEFAULT_CONFIG", default)
@@ -72,17 +74,30 @@ def write_jsonl(path: Path, rows: list) -> Path:
 def tiny_corpus(tmp_path) -> Path:
     """Three short news articles in the seed format."""
     folder = tmp_path / "articles"
-    write_article(folder, "harbour.txt", (
-        "The city council approved a new harbour bridge on Monday. Construction will cost 40 million dollars.\n\n"
-        "Mayor Ana Ruiz said the bridge opens in 2026. Residents welcomed the decision."
-    ), "2024-03-01")
-    write_article(folder, "storm.txt", (
-        "A storm cut power to 12,000 homes in the valley. Crews restored electricity by Tuesday evening.\n\n"
-        "The U.S. Weather Service warned of more rain."
-    ), "2024-03-05")
-    write_article(folder, "school.txt", (
-        "The district will hire 300 teachers next year. Class sizes have grown since 2019."
-    ), "2024-02-20")
+    write_article(
+        folder,
+        "harbour.txt",
+        (
+            "The city council approved a new harbour bridge on Monday. Construction will cost 40 million dollars.\n\n"
+            "Mayor Ana Ruiz said the bridge opens in 2026. Residents welcomed the decision."
+        ),
+        "2024-03-01",
+    )
+    write_article(
+        folder,
+        "storm.txt",
+        (
+            "A storm cut power to 12,000 homes in the valley. Crews restored electricity by Tuesday evening.\n\n"
+            "The U.S. Weather Service warned of more rain."
+        ),
+        "2024-03-05",
+    )
+    write_article(
+        folder,
+        "school.txt",
+        ("The district will hire 300 teachers next year. Class sizes have grown since 2019."),
+        "2024-02-20",
+    )
     return folder
 
 

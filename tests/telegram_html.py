@@ -6,10 +6,25 @@ import html
 import re
 from html.parser import HTMLParser
 
-
 # Tags Telegram's HTML parse mode accepts (https://core.telegram.org/bots/api#html-style).
-TELEGRAM_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                 "span", "tg-spoiler", "tg-emoji", "blockquote"}
+TELEGRAM_TAGS = {
+    "b",
+    "strong",
+    "i",
+    "em",
+    "u",
+    "ins",
+    "s",
+    "strike",
+    "del",
+    "a",
+    "code",
+    "pre",
+    "span",
+    "tg-spoiler",
+    "tg-emoji",
+    "blockquote",
+}
 TELEGRAM_ENTITIES = {"lt", "gt", "amp", "quot"}
 MESSAGE_LIMIT = 4096
 

@@ -48,11 +48,13 @@ def test_unknown_mode_lists_the_valid_ones(answerer):
 
 def test_identical_sentences_from_several_articles_show_once_with_the_earliest_date(fake_settings):
     wire = "Officials confirmed the border crossing will reopen on Monday morning."
-    Indexer(fake_settings, progress=False).index_articles([
-        Article(id="a", text=f"{wire} Traffic is expected.", date="2024-05-03", source="Daily A"),
-        Article(id="b", text=f"{wire} Queues formed early.", date="2024-05-01", source="Wire B"),
-        Article(id="c", text=f"Local news first. {wire}", date="2024-05-02", source="Paper C"),
-    ])
+    Indexer(fake_settings, progress=False).index_articles(
+        [
+            Article(id="a", text=f"{wire} Traffic is expected.", date="2024-05-03", source="Daily A"),
+            Article(id="b", text=f"{wire} Queues formed early.", date="2024-05-01", source="Wire B"),
+            Article(id="c", text=f"Local news first. {wire}", date="2024-05-02", source="Paper C"),
+        ]
+    )
     evidence = open_answerer(fake_settings).ask("when will the border crossing reopen?").evidence
     copies = [e for e in evidence if e.text == wire]
     assert len(copies) == 1
@@ -60,10 +62,16 @@ def test_identical_sentences_from_several_articles_show_once_with_the_earliest_d
 
 
 def test_figures_that_change_over_time_make_a_timeline_newest_first(fake_settings):
-    Indexer(fake_settings, progress=False).index_articles([
-        Article(id="a", text="The city sent 200 workers to clear the flood damage.", date="2024-01-01", source="Early"),
-        Article(id="b", text="The city sent 450 workers to clear the flood damage.", date="2024-01-09", source="Later"),
-    ])
+    Indexer(fake_settings, progress=False).index_articles(
+        [
+            Article(
+                id="a", text="The city sent 200 workers to clear the flood damage.", date="2024-01-01", source="Early"
+            ),
+            Article(
+                id="b", text="The city sent 450 workers to clear the flood damage.", date="2024-01-09", source="Later"
+            ),
+        ]
+    )
     answer = open_answerer(fake_settings).ask("how many workers did the city send to clear the flood damage?")
     assert [(t.date, t.figure) for t in answer.timeline] == [("2024-01-09", "450"), ("2024-01-01", "200")]
     assert "differ" in answer.note
@@ -79,6 +87,14 @@ def test_cli_shows_syndicated_copies_as_reported_by_n_sources_first_on_date():
     from bot.format import render_text
     from retrieval.types import Answer, Evidence
 
-    copy = Evidence(text="Border reopens Monday.", article_id="b", title="", date="2024-05-01",
-                    source="Wire B", url="", score=1.0, also_in=2)
+    copy = Evidence(
+        text="Border reopens Monday.",
+        article_id="b",
+        title="",
+        date="2024-05-01",
+        source="Wire B",
+        url="",
+        score=1.0,
+        also_in=2,
+    )
     assert "reported by 3 sources, first on 2024-05-01" in render_text(Answer("q", [copy]))

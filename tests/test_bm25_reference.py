@@ -1,12 +1,11 @@
 """The fast sparse BM25 ranks like the reference rank-bm25 BM25Okapi."""
 
+from conftest import SEEDS
 from rank_bm25 import BM25Okapi
 
 from retrieval.bm25 import BM25Index
 from retrieval.split import SentenceSplitter
 from retrieval.tokenize import Tokenizer
-
-from conftest import SEEDS
 
 
 def _corpus():
@@ -20,8 +19,13 @@ def test_top_results_agree_with_rank_bm25_on_the_seed_sentences():
     tokenizer = Tokenizer()
     tokens = [tokenizer(t) for t in _corpus()]
     ours, reference = BM25Index.build(tokens), BM25Okapi(tokens)
-    questions = ["how many US troops to Poland?", "who was expelled from the embassy in Moscow?",
-                 "sanctions on Russian businesses", "Minsk agreements peace deal", "Stoltenberg invasion warning"]
+    questions = [
+        "how many US troops to Poland?",
+        "who was expelled from the embassy in Moscow?",
+        "sanctions on Russian businesses",
+        "Minsk agreements peace deal",
+        "Stoltenberg invasion warning",
+    ]
     for question in questions:
         q = tokenizer(question)
         ref_scores = reference.get_scores(q)

@@ -79,7 +79,12 @@ def test_first_ask_on_a_fresh_clone_builds_the_seed_index_and_says_so(cli, fresh
 
 def test_stats_reports_articles_sentences_dates_model_and_size(cli, indexed):
     data = json.loads(cli.invoke(main, ["stats", "--json"]).output)
-    assert (data["articles"], data["date_min"], data["date_max"], data["model"]) == (3, "2024-02-20", "2024-03-05", "hashing")
+    assert (data["articles"], data["date_min"], data["date_max"], data["model"]) == (
+        3,
+        "2024-02-20",
+        "2024-03-05",
+        "hashing",
+    )
     assert data["sentences"] > 3 and data["index_bytes"] > 0
 
 

@@ -15,8 +15,23 @@ from retrieval.types import Answer, Evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
-SUMMARY_KEYS = {"n", "skipped", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "date_acc", "source_acc",
-                "p50_ms", "p95_ms", "n_answerable", "n_unanswerable", "noans_correct", "noans_false"}
+SUMMARY_KEYS = {
+    "n",
+    "skipped",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "date_acc",
+    "source_acc",
+    "p50_ms",
+    "p95_ms",
+    "n_answerable",
+    "n_unanswerable",
+    "noans_correct",
+    "noans_false",
+}
 
 
 def sentence(text, article_id="003_2b72e3d8e58c6539", date="2022-02-10"):
@@ -118,10 +133,18 @@ def test_min_hit1_fails_with_exit_code_one_when_hit1_is_below(stub, tmp_path):
 
 
 def test_min_hit1_gates_the_chosen_mode_when_comparing(stub, tmp_path):
-    assert run(DATA / "eval_gold.jsonl", "--compare", "--mode", "bm25", "--min-hit1", "0.6",
-               "--out", tmp_path / "o").exit_code == 1
-    assert run(DATA / "eval_gold.jsonl", "--compare", "--mode", "hybrid", "--min-hit1", "0.6",
-               "--out", tmp_path / "o").exit_code == 0
+    assert (
+        run(
+            DATA / "eval_gold.jsonl", "--compare", "--mode", "bm25", "--min-hit1", "0.6", "--out", tmp_path / "o"
+        ).exit_code
+        == 1
+    )
+    assert (
+        run(
+            DATA / "eval_gold.jsonl", "--compare", "--mode", "hybrid", "--min-hit1", "0.6", "--out", tmp_path / "o"
+        ).exit_code
+        == 0
+    )
 
 
 def test_min_hit1_outside_zero_to_one_is_a_usage_error(stub, tmp_path):
@@ -139,7 +162,7 @@ def test_min_hit1_without_answerable_questions_says_what_to_add(stub, tmp_path):
 
 def test_a_gold_file_with_no_usable_line_stops_with_exit_code_two(stub, tmp_path):
     gold = tmp_path / "gold.jsonl"
-    gold.write_text("not json\n{\"answers\": []}\n")
+    gold.write_text('not json\n{"answers": []}\n')
     result = run(gold, "--out", tmp_path / "o")
     assert result.exit_code == 2
     assert "no usable questions" in result.stderr
@@ -187,8 +210,16 @@ def test_a_squad_gold_can_be_indexed_into_a_chosen_index_folder(hashing, tmp_pat
 
 def test_a_squad_gold_with_other_articles_does_not_check_paragraph_sources(hashing, tmp_path):
     articles = tmp_path / "wiki.jsonl"
-    articles.write_text(json.dumps({"id": "vistula", "text": "Warsaw, the capital of Poland, lies on the Vistula. "
-                                    "The Vistula is 1,047 km long and rises in the Beskids."}) + "\n")
+    articles.write_text(
+        json.dumps(
+            {
+                "id": "vistula",
+                "text": "Warsaw, the capital of Poland, lies on the Vistula. "
+                "The Vistula is 1,047 km long and rises in the Beskids.",
+            }
+        )
+        + "\n"
+    )
     out = tmp_path / "out"
     result = run(DATA / "eval_squad_v1.json", "--articles", articles, "--mode", "bm25", "--out", out)
     assert result.exit_code == 0, result.output
@@ -246,13 +277,17 @@ def test_articles_that_yield_nothing_to_index_stop_the_run(hashing, tmp_path):
 def test_time_handling_and_filters_reach_every_question_and_the_report(hashing, tmp_path):
     """--no-time searches "in September 2022" as words; by default it is a filter that finds the answer."""
     articles = tmp_path / "tolls.jsonl"
-    rows = [{"id": f"t{i}", "date": date, "source": source, "text": f"The flood death toll in the province rose to {n}."}
-            for i, (date, source, n) in enumerate([("2022-08-30", "Wire", "1,136"), ("2022-09-22", "Paper", "1,569"),
-                                                   ("2022-10-28", "Wire", "1,739")])]
+    rows = [
+        {"id": f"t{i}", "date": date, "source": source, "text": f"The flood death toll in the province rose to {n}."}
+        for i, (date, source, n) in enumerate(
+            [("2022-08-30", "Wire", "1,136"), ("2022-09-22", "Paper", "1,569"), ("2022-10-28", "Wire", "1,739")]
+        )
+    ]
     articles.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
     gold = tmp_path / "gold.jsonl"
-    gold.write_text(json.dumps({"question": "flood death toll in the province in September 2022?",
-                                "answers": ["1,569"]}) + "\n")
+    gold.write_text(
+        json.dumps({"question": "flood death toll in the province in September 2022?", "answers": ["1,569"]}) + "\n"
+    )
     scores = {}
     for name, flags in (("time", []), ("notime", ["--no-time"]), ("wire", ["--source", "wire", "--no-time"])):
         out = tmp_path / name

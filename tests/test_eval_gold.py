@@ -20,7 +20,11 @@ def test_jsonl_gold_keeps_good_lines_and_reports_each_bad_line_by_number():
     assert [q.id for q in gold.questions] == ["j1", "j2", "j7"]
     first = gold.questions[0]
     assert (first.answers, first.date, first.source, first.line) == (
-        ("John Kirby",), "2022-02-10", "003_2b72e3d8e58c6539", 1)
+        ("John Kirby",),
+        "2022-02-10",
+        "003_2b72e3d8e58c6539",
+        1,
+    )
     assert gold.questions[1].answers == ("1,700", "about 1700")
     assert not gold.questions[2].answerable
     reasons = skipped_lines(gold)
@@ -66,8 +70,11 @@ def test_squad_bad_entries_are_reported_with_their_line_and_place():
     gold = load_gold(DATA / "eval_squad_v1.json")
     lines = (DATA / "eval_squad_v1.json").read_text().splitlines()
     reported = {s.where: s for s in gold.skipped}
-    assert set(reported) == {"data[0].paragraphs[1].qas[1]", "data[1].paragraphs[0].qas[1]",
-                             "data[1].paragraphs[1].qas[0]"}
+    assert set(reported) == {
+        "data[0].paragraphs[1].qas[1]",
+        "data[1].paragraphs[0].qas[1]",
+        "data[1].paragraphs[1].qas[0]",
+    }
     no_answers = reported["data[0].paragraphs[1].qas[1]"]
     assert '"v1-q4"' in lines[no_answers.line - 1]
     assert "is_impossible" in no_answers.reason

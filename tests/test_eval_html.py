@@ -23,7 +23,10 @@ def sentence(text: str, date: str = "2022-02-10") -> Evidence:
 
 
 ANSWERS = {
-    "Who is the Pentagon press secretary?": [sentence("Filler about diplomacy."), sentence("Press secretary John Kirby spoke.")],
+    "Who is the Pentagon press secretary?": [
+        sentence("Filler about diplomacy."),
+        sentence("Press secretary John Kirby spoke."),
+    ],
     "How many soldiers went to Poland?": [sentence("Western leaders met again."), sentence("Talks went on.")],
     "What colour is the moon base?": [sentence("The base is painted blue.")],
     f"Which tag is {HOSTILE}?": [sentence(f"The tag {HOSTILE} was found.")],
@@ -77,7 +80,7 @@ def test_html_report_lists_misses_first_with_gold_and_evidence_and_embeds_the_pl
     (image,) = [attrs["src"] for tag, attrs in page.tags if tag == "img"]
     png = base64.b64decode(image.removeprefix("data:image/png;base64,"))
     assert png == (out / "hit_at_k.png").read_bytes()
-    miss = html[html.index('data-status="miss"'):html.index('data-status="false-answer"')]
+    miss = html[html.index('data-status="miss"') : html.index('data-status="false-answer"')]
     assert "How many soldiers went to Poland?" in miss and "gold: <b>1,700</b>" in miss
     assert "Western leaders met again." in miss and "no hit in the evidence shown" in miss
     assert re.search(r"<td>hit@1</td><td>0\.333</td></tr><tr><td>hit@3</td><td>0\.667</td>", html)
@@ -91,9 +94,34 @@ def test_html_report_escapes_gold_and_article_strings(gold, tmp_path):
     html = (out / "report.html").read_text(encoding="utf-8")
     page = Sections()
     page.feed(html)
-    assert {tag for tag, _ in page.tags} <= {"html", "head", "meta", "title", "style", "body", "h1", "h2", "h3", "p",
-                                             "code", "br", "b", "table", "tr", "th", "td", "img", "div", "label",
-                                             "select", "option", "input", "section", "span", "script"}
+    assert {tag for tag, _ in page.tags} <= {
+        "html",
+        "head",
+        "meta",
+        "title",
+        "style",
+        "body",
+        "h1",
+        "h2",
+        "h3",
+        "p",
+        "code",
+        "br",
+        "b",
+        "table",
+        "tr",
+        "th",
+        "td",
+        "img",
+        "div",
+        "label",
+        "select",
+        "option",
+        "input",
+        "section",
+        "span",
+        "script",
+    }
     assert not any(name.startswith("on") for _, attrs in page.tags for name in attrs)
     assert html.count("<script>") == 1  # the report's own filter, and nothing from the data
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

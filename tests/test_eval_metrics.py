@@ -2,11 +2,16 @@
 
 import pytest
 
+from retrieval.evaluation import runner
 from retrieval.evaluation.gold import GoldQuestion
 from retrieval.evaluation.metrics import (
-    first_hit_rank, hit_at_k, judge, mrr_at_k, percentile, summarize,
+    first_hit_rank,
+    hit_at_k,
+    judge,
+    mrr_at_k,
+    percentile,
+    summarize,
 )
-from retrieval.evaluation import runner
 from retrieval.evaluation.runner import ask_and_judge
 from retrieval.types import Answer, Evidence, QuestionError
 

@@ -7,7 +7,7 @@ from retrieval.evaluation.normalize import contains_answer, matches_any, normali
 
 
 def test_case_punctuation_quotes_and_spacing_do_not_matter():
-    sentence = 'NATO chief  Jens STOLTENBERG said Russia has “enough troops.”'
+    sentence = "NATO chief  Jens STOLTENBERG said Russia has “enough troops.”"
     assert contains_answer(sentence, "jens stoltenberg")
     assert contains_answer(sentence, '"enough troops"')
     assert contains_answer(sentence, "Enough   troops!")

@@ -42,8 +42,10 @@ def score_seed_gold(tmp_path, monkeypatch, model):
     monkeypatch.setenv("NEWSDESK_MODEL", model)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     out = tmp_path / "out"
-    result = CliRunner().invoke(eval_command, [str(SEED_GOLD), "--articles", str(SEEDS), "--compare",
-                                               "--index", str(tmp_path / "index"), "--out", str(out)])
+    result = CliRunner().invoke(
+        eval_command,
+        [str(SEED_GOLD), "--articles", str(SEEDS), "--compare", "--index", str(tmp_path / "index"), "--out", str(out)],
+    )
     assert result.exit_code == 0, result.output
     return json.loads((out / "summary.json").read_text())["modes"]
 

@@ -3,13 +3,13 @@
 import numpy as np
 import pytest
 
+from retrieval import vectors as vectors_module
 from retrieval.answer import open_answerer
 from retrieval.answer_types import question_type
 from retrieval.filters import FilterError, make_filters, source_matches
 from retrieval.fusion import Mode
 from retrieval.indexer import Indexer
 from retrieval.types import Article, Filters
-from retrieval import vectors as vectors_module
 from retrieval.vectors import HnswVectors, VectorIndex
 
 QUESTION = "how many homes lost power in the valley storm?"
@@ -20,14 +20,25 @@ def crowded(fake_settings):
     """Sixty January reports that match the question well and one June report that matches it
     less well: the June one is never in an unfiltered top 50."""
     articles = [
-        Article(id=f"jan-{i:02d}", date=f"2024-01-{1 + i % 28:02d}", source="Valley Times" if i % 2 else "Reuters",
-                text=f"The valley storm left {1000 + i * 37} homes without power in district {i}, the valley utility said.")
+        Article(
+            id=f"jan-{i:02d}",
+            date=f"2024-01-{1 + i % 28:02d}",
+            source="Valley Times" if i % 2 else "Reuters",
+            text=f"The valley storm left {1000 + i * 37} homes without power in district {i}, the valley utility said.",
+        )
         for i in range(60)
     ]
-    articles.append(Article(id="june", date="2024-06-15", source="Mountain Herald",
-                            text="Crews said 85 homes had no power after a storm."))
-    articles.append(Article(id="undated", date=None, source="Reuters",
-                            text="Some homes in the valley lost power in a storm."))
+    articles.append(
+        Article(
+            id="june",
+            date="2024-06-15",
+            source="Mountain Herald",
+            text="Crews said 85 homes had no power after a storm.",
+        )
+    )
+    articles.append(
+        Article(id="undated", date=None, source="Reuters", text="Some homes in the valley lost power in a storm.")
+    )
     Indexer(fake_settings, progress=False).index_articles(articles)
     return open_answerer(fake_settings)
 
@@ -77,10 +88,17 @@ def test_the_reading_stage_reads_only_filtered_candidates(fake_settings):
     from retrieval.search_index import load_search_index
     from retrieval.store import IndexStore
 
-    Indexer(fake_settings, progress=False).index_articles([
-        Article(id=f"a{i}", date=f"2024-02-{i + 1:02d}", source="Wire", text=f"The ferry carried {100 + i} passengers across the bay.")
-        for i in range(12)
-    ])
+    Indexer(fake_settings, progress=False).index_articles(
+        [
+            Article(
+                id=f"a{i}",
+                date=f"2024-02-{i + 1:02d}",
+                source="Wire",
+                text=f"The ferry carried {100 + i} passengers across the bay.",
+            )
+            for i in range(12)
+        ]
+    )
     read = []
 
     class Recorder:
@@ -89,16 +107,24 @@ def test_the_reading_stage_reads_only_filtered_candidates(fake_settings):
             return np.arange(len(sentences), dtype=float)  # prefers the last it is shown
 
     base = open_answerer(fake_settings)
-    answerer = Answerer(load_search_index(IndexStore(fake_settings.index_dir), model="hashing"),
-                        base.encoder, fake_settings, scorer=Recorder())
+    answerer = Answerer(
+        load_search_index(IndexStore(fake_settings.index_dir), model="hashing"),
+        base.encoder,
+        fake_settings,
+        scorer=Recorder(),
+    )
     assert isinstance(answerer.reader, ReadingReranker) and isinstance(answerer.reader.settings, ReadingSettings)
     answer = answerer.ask("how many passengers did the ferry carry?", filters=Filters(until="2024-02-03"))
-    assert read and all(text in {f"The ferry carried {100 + i} passengers across the bay." for i in range(3)} for text in read)
+    assert read and all(
+        text in {f"The ferry carried {100 + i} passengers across the bay." for i in range(3)} for text in read
+    )
     assert {e.date for e in answer.evidence} <= {"2024-02-01", "2024-02-02", "2024-02-03"}
 
 
 def test_filter_values_are_checked_with_advice():
-    assert make_filters("2022-02-15", None, ["reuters,ap", "Reuters", ""]) == Filters("2022-02-15", None, ("reuters", "ap"))
+    assert make_filters("2022-02-15", None, ["reuters,ap", "Reuters", ""]) == Filters(
+        "2022-02-15", None, ("reuters", "ap")
+    )
     with pytest.raises(FilterError, match="YYYY-MM-DD"):
         make_filters("15/02/2022")
     with pytest.raises(FilterError, match="YYYY-MM-DD"):
@@ -107,10 +133,18 @@ def test_filter_values_are_checked_with_advice():
         make_filters("2022-03-01", "2022-02-01")
 
 
-@pytest.mark.parametrize("name, source, matches", [
-    ("reuters", "Reuters", True), ("guardian", "The Guardian", True), ("the guardian", "The  Guardian", True),
-    ("ap", "AP", True), ("ap", "Al Jazeera", False), ("reuter", "Reuters", False), ("times", "Valley Times", True),
-])
+@pytest.mark.parametrize(
+    "name, source, matches",
+    [
+        ("reuters", "Reuters", True),
+        ("guardian", "The Guardian", True),
+        ("the guardian", "The  Guardian", True),
+        ("ap", "AP", True),
+        ("ap", "Al Jazeera", False),
+        ("reuter", "Reuters", False),
+        ("times", "Valley Times", True),
+    ],
+)
 def test_source_names_match_whole_words_case_folded(name, source, matches):
     assert source_matches(name, source) is matches
 

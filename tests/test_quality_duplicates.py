@@ -21,11 +21,15 @@ def _answer(settings, articles, question):
 
 
 def test_lightly_edited_wire_copy_is_shown_once_with_the_count_and_the_earliest_date(fake_settings):
-    answer = _answer(fake_settings, [
-        Article(id="a", text=f"{EDITED} Mortgage rates fell.", date="2024-06-21", source="Ledger"),
-        Article(id="b", text=f"{WIRE} The currency slipped.", date="2024-06-20", source="Wire"),
-        Article(id="c", text=f"Markets were calm. {WIRE}", date="2024-06-22", source="Herald"),
-    ], "what did the central bank cut its interest rate to?")
+    answer = _answer(
+        fake_settings,
+        [
+            Article(id="a", text=f"{EDITED} Mortgage rates fell.", date="2024-06-21", source="Ledger"),
+            Article(id="b", text=f"{WIRE} The currency slipped.", date="2024-06-20", source="Wire"),
+            Article(id="c", text=f"Markets were calm. {WIRE}", date="2024-06-22", source="Herald"),
+        ],
+        "what did the central bank cut its interest rate to?",
+    )
     copies = [e for e in answer.evidence if "benchmark interest rate" in e.text]
     assert len(copies) == 1
     assert (copies[0].date, copies[0].source, copies[0].also_in) == ("2024-06-20", "Wire", 2)
@@ -33,12 +37,24 @@ def test_lightly_edited_wire_copy_is_shown_once_with_the_count_and_the_earliest_
 
 
 def test_updates_with_different_figures_are_separate_reports(fake_settings):
-    answer = _answer(fake_settings, [
-        Article(id="a", text="The fire has burned more than 12,000 acres and was 5% contained, officials said.",
-                date="2023-08-14", source="Wire"),
-        Article(id="b", text="The fire has burned more than 31,000 acres and was 12% contained, officials said.",
-                date="2023-08-16", source="Wire"),
-    ], "how many acres has the fire burned?")
+    answer = _answer(
+        fake_settings,
+        [
+            Article(
+                id="a",
+                text="The fire has burned more than 12,000 acres and was 5% contained, officials said.",
+                date="2023-08-14",
+                source="Wire",
+            ),
+            Article(
+                id="b",
+                text="The fire has burned more than 31,000 acres and was 12% contained, officials said.",
+                date="2023-08-16",
+                source="Wire",
+            ),
+        ],
+        "how many acres has the fire burned?",
+    )
     assert len([e for e in answer.evidence if "acres" in e.text]) == 2
     assert all(e.also_in == 0 for e in answer.evidence)
 

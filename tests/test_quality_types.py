@@ -5,20 +5,23 @@ import pytest
 from retrieval.answer_types import AnswerType, answer_spans, question_type
 
 
-@pytest.mark.parametrize("question, kind", [
-    ("how many US troops to Poland?", AnswerType.QUANTITY),
-    ("By how many troops did Russia increase its forces?", AnswerType.QUANTITY),
-    ("What share of union members voted for the deal?", AnswerType.QUANTITY),
-    ("When is the bank's next policy meeting?", AnswerType.DATE),
-    ("In what year did Moscow annex Crimea?", AnswerType.DATE),
-    ("Who is the Pentagon press secretary?", AnswerType.PERSON),
-    ("Which team won the final?", AnswerType.PERSON),
-    ("What company makes the cranes?", AnswerType.PERSON),
-    ("Where did the fire start?", AnswerType.PLACE),
-    ("In which city will the advisers meet?", AnswerType.PLACE),
-    ("Which river did the fire jump?", AnswerType.PLACE),
-    ("What peace deal did France and Germany help broker?", AnswerType.NONE),
-])
+@pytest.mark.parametrize(
+    "question, kind",
+    [
+        ("how many US troops to Poland?", AnswerType.QUANTITY),
+        ("By how many troops did Russia increase its forces?", AnswerType.QUANTITY),
+        ("What share of union members voted for the deal?", AnswerType.QUANTITY),
+        ("When is the bank's next policy meeting?", AnswerType.DATE),
+        ("In what year did Moscow annex Crimea?", AnswerType.DATE),
+        ("Who is the Pentagon press secretary?", AnswerType.PERSON),
+        ("Which team won the final?", AnswerType.PERSON),
+        ("What company makes the cranes?", AnswerType.PERSON),
+        ("Where did the fire start?", AnswerType.PLACE),
+        ("In which city will the advisers meet?", AnswerType.PLACE),
+        ("Which river did the fire jump?", AnswerType.PLACE),
+        ("What peace deal did France and Germany help broker?", AnswerType.NONE),
+    ],
+)
 def test_questions_get_the_answer_type_their_wording_asks_for(question, kind):
     assert question_type(question) is kind
 

@@ -33,8 +33,12 @@ def reading(**changes) -> ReadingSettings:
     return ReadingSettings(**{**settings.__dict__, **changes})
 
 
-TEXTS = {1: "The fire started near a campground.", 2: "Officials said 2,300 residents left.",
-         3: "The Red Cross opened a shelter.", 4: "It rained on Tuesday."}
+TEXTS = {
+    1: "The fire started near a campground.",
+    2: "Officials said 2,300 residents left.",
+    3: "The Red Cross opened a shelter.",
+    4: "It rained on Tuesday.",
+}
 RANKED = [(1, 9.0), (3, 8.5), (2, 8.0), (4, 1.0)]
 
 

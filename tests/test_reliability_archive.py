@@ -40,15 +40,27 @@ def env(**extra: str) -> dict[str, str]:
 
 
 def newsdesk(*args: str, **kwargs) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot.cli", *args], cwd=PROJECT_ROOT, env=kwargs.pop("env", env()),
-                          capture_output=True, text=True, timeout=kwargs.pop("timeout", 300), **kwargs)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args],
+        cwd=PROJECT_ROOT,
+        env=kwargs.pop("env", env()),
+        capture_output=True,
+        text=True,
+        timeout=kwargs.pop("timeout", 300),
+        **kwargs,
+    )
 
 
 def feed(path: Path, prefix: str, count: int) -> Path:
     """``count`` articles, each with its own keyword, in one JSONL file."""
-    rows = [{"id": f"{prefix}-{i}", "date": "2024-05-01",
-             "text": f"Report {i} from the {prefix} desk about the {prefix}{i}x harbour. The ferry left at dawn."}
-            for i in range(count)]
+    rows = [
+        {
+            "id": f"{prefix}-{i}",
+            "date": "2024-05-01",
+            "text": f"Report {i} from the {prefix} desk about the {prefix}{i}x harbour. The ferry left at dawn.",
+        }
+        for i in range(count)
+    ]
     return write_jsonl(path, rows)
 
 
@@ -86,11 +98,18 @@ KILLABLE_BUILD = textwrap.dedent("""
 
 
 def slow_index(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", SLOW_COMMIT, "index", *args], cwd=PROJECT_ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", SLOW_COMMIT, "index", *args],
+        cwd=PROJECT_ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 # --- 1. one writer at a time ----------------------------------------------------------------
+
 
 def test_two_index_runs_at_once_on_one_folder_lose_no_article(tmp_path):
     index_dir = tmp_path / "index"
@@ -105,7 +124,9 @@ def test_two_index_runs_at_once_on_one_folder_lose_no_article(tmp_path):
     assert [p.returncode for p in updates] == [0, 0], outputs
     assert articles_in(index_dir) == 360, "two updates at once must add both"
     waited = sum("waiting up to" in err for _, err in outputs)
-    record_figures("archive: two writers at once", runs=4, articles_expected=360, articles_kept=360, runs_that_waited=waited)
+    record_figures(
+        "archive: two writers at once", runs=4, articles_expected=360, articles_kept=360, runs_that_waited=waited
+    )
 
 
 def test_a_second_writer_waits_saying_who_holds_the_lock_then_gives_up_or_goes_on(tmp_path, cli):
@@ -115,9 +136,14 @@ def test_a_second_writer_waits_saying_who_holds_the_lock_then_gives_up_or_goes_o
     a = feed(tmp_path / "A.jsonl", "alpha", 5)
     with WriterLock(index_dir):
         refused = newsdesk("index", str(a), "--index", str(index_dir), "--wait", "0")
-        waiting = subprocess.Popen([sys.executable, "-m", "bot.cli", "index", str(a), "--index", str(index_dir),
-                                    "--wait", "60"], cwd=PROJECT_ROOT, env=env(), stdout=subprocess.PIPE,
-                                   stderr=subprocess.PIPE, text=True)
+        waiting = subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "index", str(a), "--index", str(index_dir), "--wait", "60"],
+            cwd=PROJECT_ROOT,
+            env=env(),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         time.sleep(2.0)
         assert waiting.poll() is None, "the second writer must wait while the lock is held"
     out, err = waiting.communicate(timeout=120)
@@ -134,9 +160,17 @@ def test_a_writer_killed_with_sigkill_leaves_no_stale_lock_and_readers_never_wai
     index_dir = tmp_path / "index"
     assert newsdesk("index", str(feed(tmp_path / "A.jsonl", "alpha", 5)), "--index", str(index_dir)).returncode == 0
     holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from retrieval.writer_lock import WriterLock;"
-         f"WriterLock({str(index_dir)!r}).acquire(); print('held', flush=True); time.sleep(600)"],
-        cwd=PROJECT_ROOT, env=env(), stdout=subprocess.PIPE, text=True)
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from retrieval.writer_lock import WriterLock;"
+            f"WriterLock({str(index_dir)!r}).acquire(); print('held', flush=True); time.sleep(600)",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout.readline().strip() == "held"
     started = time.monotonic()
     asked = newsdesk("ask", "--json", "--index", str(index_dir), "alpha3x harbour")
@@ -150,6 +184,7 @@ def test_a_writer_killed_with_sigkill_leaves_no_stale_lock_and_readers_never_wai
 
 
 # --- 2 and 3. seeding only where asked ---------------------------------------------------------
+
 
 def test_asking_during_someone_elses_first_build_writes_nothing_and_says_there_is_no_index_yet(tmp_path, cli):
     from retrieval.writer_lock import WriterLock
@@ -173,8 +208,13 @@ def test_a_killed_first_build_or_a_mistyped_folder_is_never_seeded(tmp_path, cli
     archive = tmp_path / "news"
     feed(archive / "wire.jsonl", "alpha", 30)
     index_dir = tmp_path / "index"
-    build = subprocess.Popen([sys.executable, "-c", KILLABLE_BUILD, "index", str(archive), "--index", str(index_dir)],
-                             cwd=PROJECT_ROOT, env=env(), stderr=subprocess.PIPE, text=True)
+    build = subprocess.Popen(
+        [sys.executable, "-c", KILLABLE_BUILD, "index", str(archive), "--index", str(index_dir)],
+        cwd=PROJECT_ROOT,
+        env=env(),
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert build.stderr.readline().strip() == "embedded", "the first build should have embedded its articles"
     build.send_signal(signal.SIGKILL)  # killed once its vectors are cached, before its segment is written
     build.wait()
@@ -188,14 +228,25 @@ def test_a_killed_first_build_or_a_mistyped_folder_is_never_seeded(tmp_path, cli
     assert asked.exit_code == 1 and "a first build is unfinished or still running" in asked.output, asked.output
     (index_dir / "segments" / "seg-000001").rmdir()
     assert cli.invoke(main, ["index", str(archive), "--index", str(index_dir)]).exit_code == 0
-    answer = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(index_dir), "how many US troops to Poland?"]).output)
+    answer = json.loads(
+        cli.invoke(main, ["ask", "--json", "--index", str(index_dir), "how many US troops to Poland?"]).output
+    )
     assert all(e["article_id"].startswith("alpha-") for e in answer["evidence"]), "a seed article got into the archive"
     typo = tmp_path / "typo_idx"
     for command in (["ask", "troops"], ["stats"]):
         result = cli.invoke(main, [*command, "--index", str(typo)])
         assert result.exit_code == 1 and f"no index at {typo}" in result.output, result.output
-    evaluated = cli.invoke(main, ["eval", str(PROJECT_ROOT / "tests/data/seed_gold.jsonl"), "--index", str(typo),
-                                  "--out", str(tmp_path / "eval-out")])
+    evaluated = cli.invoke(
+        main,
+        [
+            "eval",
+            str(PROJECT_ROOT / "tests/data/seed_gold.jsonl"),
+            "--index",
+            str(typo),
+            "--out",
+            str(tmp_path / "eval-out"),
+        ],
+    )
     assert evaluated.exit_code == 2 and f"no index at {typo}" in evaluated.output, evaluated.output
     assert not typo.exists(), "a mistyped --index must not be created"
 
@@ -218,12 +269,17 @@ def test_the_default_folder_with_an_unfinished_build_is_not_seeded(cli, fresh_cl
 
 # --- 4. honest resource errors -------------------------------------------------------------
 
+
 def test_a_full_disk_while_caching_vectors_says_disk_full_and_leaves_the_healthy_cache_alone(
-        tmp_path, cli, monkeypatch):
+    tmp_path, cli, monkeypatch
+):
     from retrieval.embed import EmbeddingCache
 
     index_dir = tmp_path / "index"
-    assert cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 40)), "--index", str(index_dir)]).exit_code == 0
+    assert (
+        cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 40)), "--index", str(index_dir)]).exit_code
+        == 0
+    )
     cache = index_dir / "embeddings.sqlite"
     before = cache.read_bytes()
     opened = EmbeddingCache.__init__
@@ -248,7 +304,10 @@ def test_a_short_write_on_a_full_disk_says_disk_full_and_removes_its_temporary_f
     import retrieval.indexer as indexer
 
     index_dir = tmp_path / "index"
-    assert cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 40)), "--index", str(index_dir)]).exit_code == 0
+    assert (
+        cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 40)), "--index", str(index_dir)]).exit_code
+        == 0
+    )
     written = indexer.write_segment_files
 
     def short_write(folder, data):  # numpy's words for a full disk, with no errno
@@ -267,19 +326,34 @@ def test_a_short_write_on_a_full_disk_says_disk_full_and_removes_its_temporary_f
 
 # --- 5. typed settings with one home -------------------------------------------------------
 
-@pytest.mark.parametrize("config, env_var, expected", [
-    ("", ("NEWSDESK_MODE", "fast"), ['[retrieval] mode = \'fast\' from environment variable NEWSDESK_MODE',
-                                      '"bm25", "dense", "hybrid"']),
-    ('[retrieval]\nk = "five"\n', None, ["[retrieval] k = 'five' from file", "whole number"]),
-    ('[answer]\nmin_score = "high"\n', None, ["[answer] min_score = 'high' from file", "use a number"]),
-    ("[answr]\nmin_score = 1.0\n", None, ["unknown section [answr] in file", "did you mean [answer]?"]),
-    ("[retrieval]\ntop_k = 3\n", None, ["unknown setting [retrieval] top_k in file", "did you mean [retrieval] k?"]),
-    ("[ingest]\ndate_order = \"YMD\"\n", None, ["[ingest] date_order = 'YMD'", '"MDY", "DMY"']),
-])
+
+@pytest.mark.parametrize(
+    "config, env_var, expected",
+    [
+        (
+            "",
+            ("NEWSDESK_MODE", "fast"),
+            ["[retrieval] mode = 'fast' from environment variable NEWSDESK_MODE", '"bm25", "dense", "hybrid"'],
+        ),
+        ('[retrieval]\nk = "five"\n', None, ["[retrieval] k = 'five' from file", "whole number"]),
+        ('[answer]\nmin_score = "high"\n', None, ["[answer] min_score = 'high' from file", "use a number"]),
+        ("[answr]\nmin_score = 1.0\n", None, ["unknown section [answr] in file", "did you mean [answer]?"]),
+        (
+            "[retrieval]\ntop_k = 3\n",
+            None,
+            ["unknown setting [retrieval] top_k in file", "did you mean [retrieval] k?"],
+        ),
+        ('[ingest]\ndate_order = "YMD"\n', None, ["[ingest] date_order = 'YMD'", '"MDY", "DMY"']),
+    ],
+)
 def test_a_config_mistake_is_named_with_its_source_and_never_blamed_on_the_index(
-        tmp_path, cli, monkeypatch, config, env_var, expected):
+    tmp_path, cli, monkeypatch, config, env_var, expected
+):
     index_dir = tmp_path / "index"
-    assert cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 3)), "--index", str(index_dir)]).exit_code == 0
+    assert (
+        cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 3)), "--index", str(index_dir)]).exit_code
+        == 0
+    )
     if config:
         (tmp_path / "extra.toml").write_text(config, encoding="utf-8")
         monkeypatch.setenv("NEWSDESK_CONFIG", str(tmp_path / "extra.toml"))
@@ -295,8 +369,11 @@ def test_a_config_mistake_is_named_with_its_source_and_never_blamed_on_the_index
 
 def test_the_valid_settings_are_the_keys_of_default_toml_so_new_ones_need_no_code(tmp_path):
     default = tmp_path / "default.toml"
-    default.write_text((PROJECT_ROOT / "config/default.toml").read_text(encoding="utf-8")
-                       .replace("[rerank]\n", "[rerank]\nnew_flag = false\nnew_count = 20\nnew_weight = 1.0\n", 1))
+    default.write_text(
+        (PROJECT_ROOT / "config/default.toml")
+        .read_text(encoding="utf-8")
+        .replace("[rerank]\n", "[rerank]\nnew_flag = false\nnew_count = 20\nnew_weight = 1.0\n", 1)
+    )
     extra = tmp_path / "extra.toml"
     extra.write_text("[rerank]\nnew_flag = true\nnew_count = 30\nnew_weight = 2\n")
     settings = Settings.load(default, env={"NEWSDESK_CONFIG": str(extra)})
@@ -310,16 +387,23 @@ def test_the_valid_settings_are_the_keys_of_default_toml_so_new_ones_need_no_cod
 
 
 def test_every_default_lives_in_default_toml_and_every_setting_there_is_read():
-    sources = "\n".join(p.read_text(encoding="utf-8") for folder in ("retrieval", "bot") for p in (PROJECT_ROOT / folder).rglob("*.py"))
+    sources = "\n".join(
+        p.read_text(encoding="utf-8") for folder in ("retrieval", "bot") for p in (PROJECT_ROOT / folder).rglob("*.py")
+    )
     settings = Settings.load(env={})
-    unread = [f"[{s}] {k}" for s, keys in settings.data.items() for k in keys
-              if f'"{k}"' not in sources and k not in {"bm25", "dense", "passage", "coverage", "type", "match", "context"}]
+    unread = [
+        f"[{s}] {k}"
+        for s, keys in settings.data.items()
+        for k in keys
+        if f'"{k}"' not in sources and k not in {"bm25", "dense", "passage", "coverage", "type", "match", "context"}
+    ]
     assert unread == [], "settings in config/default.toml that nothing reads"
     assert "window" not in settings.data["split"]
     assert "MARGIN" not in (PROJECT_ROOT / "retrieval/timeline.py").read_text(encoding="utf-8")
 
 
 # --- 6. ingest accounting ------------------------------------------------------------------
+
 
 def test_symlinked_folders_are_followed_once_and_dangling_links_are_named(tmp_path, cli):
     archive, elsewhere = tmp_path / "archive", tmp_path / "elsewhere"
@@ -342,12 +426,15 @@ def test_symlinked_folders_are_followed_once_and_dangling_links_are_named(tmp_pa
 
 
 def test_jsonl_fields_of_the_wrong_type_are_named_with_the_reason(tmp_path, cli):
-    path = write_jsonl(tmp_path / "feed.jsonl", [
-        {"id": "a", "text": "Ferries resumed after the storm on the coast.", "date": 20220103},
-        {"id": "b", "text": "The port opened a new terminal for cruise ships.", "url": False, "date": "2022-01-04"},
-        {"id": "c", "text": 12345},
-        {"id": True, "text": "Fishing quotas were cut by a fifth this spring.", "date": "2022-01-05"},
-    ])
+    path = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"id": "a", "text": "Ferries resumed after the storm on the coast.", "date": 20220103},
+            {"id": "b", "text": "The port opened a new terminal for cruise ships.", "url": False, "date": "2022-01-04"},
+            {"id": "c", "text": 12345},
+            {"id": True, "text": "Fishing quotas were cut by a fifth this spring.", "date": "2022-01-05"},
+        ],
+    )
     result = cli.invoke(main, ["index", str(path), "--json", "--index", str(tmp_path / "index")])
     report = json.loads(result.output.splitlines()[-1])
     reasons = [w["reason"] for w in report["warnings"]] + [s["reason"] for s in report["skipped"]]
@@ -356,28 +443,39 @@ def test_jsonl_fields_of_the_wrong_type_are_named_with_the_reason(tmp_path, cli)
     assert "text must be a string, got integer 12345" in reasons
     assert any(r.startswith("id must be a string, got boolean true") for r in reasons)
     assert (report["indexed"], len(report["skipped"])) == (3, 1)
-    answer = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "cruise terminal"]).output)
+    answer = json.loads(
+        cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "cruise terminal"]).output
+    )
     assert answer["evidence"][0]["url"] == "" and answer["evidence"][0]["date"] == "2022-01-04"
-    ferries = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "ferries storm"]).output)
+    ferries = json.loads(
+        cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "ferries storm"]).output
+    )
     assert ferries["evidence"][0]["date"] is None, "an integer is not a date (it was read as 1970-08-23)"
 
 
 @pytest.mark.parametrize("order, expected", [("DMY", "2022-04-03"), ("MDY", "2022-03-04")])
-def test_ambiguous_numeric_dates_follow_date_order_and_say_so_once_per_file(tmp_path, cli, monkeypatch, order, expected):
+def test_ambiguous_numeric_dates_follow_date_order_and_say_so_once_per_file(
+    tmp_path, cli, monkeypatch, order, expected
+):
     (tmp_path / "extra.toml").write_text(f'[ingest]\ndate_order = "{order}"\n')
     monkeypatch.setenv("NEWSDESK_CONFIG", str(tmp_path / "extra.toml"))
-    path = write_jsonl(tmp_path / "feed.jsonl", [
-        {"id": "a", "text": "Ferries resumed after the storm on the coast.", "date": "03/04/2022"},
-        {"id": "b", "text": "The port opened a new terminal for cruise ships.", "date": "05/06/2022"},
-        {"id": "c", "text": "Fishing quotas were cut by a fifth this spring.", "date": "25/12/2022"},
-    ])
+    path = write_jsonl(
+        tmp_path / "feed.jsonl",
+        [
+            {"id": "a", "text": "Ferries resumed after the storm on the coast.", "date": "03/04/2022"},
+            {"id": "b", "text": "The port opened a new terminal for cruise ships.", "date": "05/06/2022"},
+            {"id": "c", "text": "Fishing quotas were cut by a fifth this spring.", "date": "25/12/2022"},
+        ],
+    )
     result = cli.invoke(main, ["index", str(path), "--json", "--index", str(tmp_path / "index")])
     report = json.loads(result.output.splitlines()[-1])
     said = [w for w in report["warnings"] if "ambiguous" in w["reason"]]
     assert len(said) == 1 and said[0]["where"] == str(path) and f'date_order = "{order}"' in said[0]["reason"]
     answer = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "ferries storm"]).output)
     assert answer["evidence"][0]["date"] == expected
-    quotas = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "fishing quotas"]).output)
+    quotas = json.loads(
+        cli.invoke(main, ["ask", "--json", "--index", str(tmp_path / "index"), "fishing quotas"]).output
+    )
     assert quotas["evidence"][0]["date"] == "2022-12-25", "an unambiguous date reads the one way it can"
 
 
@@ -405,10 +503,16 @@ def test_a_missing_input_path_fails_the_run_after_the_rest_is_indexed(tmp_path, 
 
 def test_a_run_off_a_terminal_prints_progress_lines(tmp_path):
     (tmp_path / "extra.toml").write_text("[index]\nprogress_seconds = 0.000001\n")
-    path = write_jsonl(tmp_path / "big.jsonl", [
-        {"id": str(i), "text": " ".join(f"Sentence {j} of report {i} on the harbour." for j in range(30))}
-        for i in range(150)])
-    result = newsdesk("index", str(path), "--index", str(tmp_path / "index"), env=env(NEWSDESK_CONFIG=str(tmp_path / "extra.toml")))
+    path = write_jsonl(
+        tmp_path / "big.jsonl",
+        [
+            {"id": str(i), "text": " ".join(f"Sentence {j} of report {i} on the harbour." for j in range(30))}
+            for i in range(150)
+        ],
+    )
+    result = newsdesk(
+        "index", str(path), "--index", str(tmp_path / "index"), env=env(NEWSDESK_CONFIG=str(tmp_path / "extra.toml"))
+    )
     assert result.returncode == 0, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.startswith("embedding: ")]
     assert lines, result.stderr
@@ -419,13 +523,20 @@ def test_a_run_off_a_terminal_prints_progress_lines(tmp_path):
 
 # --- 7. live reload ------------------------------------------------------------------------
 
+
 def test_chat_answers_from_articles_indexed_after_it_started(tmp_path):
     index_dir = tmp_path / "index"
     assert newsdesk("index", str(feed(tmp_path / "A.jsonl", "alpha", 5)), "--index", str(index_dir)).returncode == 0
     (tmp_path / "extra.toml").write_text("[index]\nreload_seconds = 0.2\n")
-    chat = subprocess.Popen([sys.executable, "-m", "bot.cli", "chat", "--index", str(index_dir), "--k", "1"],
-                            cwd=PROJECT_ROOT, env=env(NEWSDESK_CONFIG=str(tmp_path / "extra.toml")),
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    chat = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "chat", "--index", str(index_dir), "--k", "1"],
+        cwd=PROJECT_ROOT,
+        env=env(NEWSDESK_CONFIG=str(tmp_path / "extra.toml")),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         chat.stdin.write("zulu2x harbour\n")
         chat.stdin.flush()
@@ -443,7 +554,8 @@ def test_chat_answers_from_articles_indexed_after_it_started(tmp_path):
 
 
 def test_a_live_answerer_swaps_in_a_new_generation_and_keeps_the_old_one_when_the_new_one_fails(
-        tmp_path, fake_settings, caplog):
+    tmp_path, fake_settings, caplog
+):
     from retrieval.answer import open_answerer
     from retrieval.indexer import Indexer
     from retrieval.live import LiveAnswerer
@@ -494,4 +606,3 @@ def test_the_bot_answers_from_a_live_index(tmp_path, monkeypatch):
     assert isinstance(answerer, LiveAnswerer) and answerer._thread is not None
     answerer._thread.join(timeout=5)
     assert not answerer._thread.is_alive(), "the watcher must stop with the bot"
-

@@ -13,16 +13,15 @@ import json
 import os
 import random
 import shutil
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import pytest
 from click.testing import CliRunner
-
-from bot.cli import main
-
 from conftest import write_article, write_jsonl
 from test_reliability_report import record_figures
+
+from bot.cli import main
 
 PROBES = [
     "when does the harbour bridge open?",
@@ -65,14 +64,31 @@ def pristine(tmp_path_factory):
     """An index built, then updated (two generations), with the answers it gives."""
     work = tmp_path_factory.mktemp("pristine")
     articles = work / "articles"
-    write_article(articles, "harbour.txt", "The city council approved a new harbour bridge on Monday. "
-                  "Mayor Ana Ruiz said the bridge opens in 2026.", "2024-03-01")
-    write_article(articles, "storm.txt", "A storm cut power to 12,000 homes in the valley. "
-                  "Crews restored electricity by Tuesday evening.", "2024-03-05")
+    write_article(
+        articles,
+        "harbour.txt",
+        "The city council approved a new harbour bridge on Monday. Mayor Ana Ruiz said the bridge opens in 2026.",
+        "2024-03-01",
+    )
+    write_article(
+        articles,
+        "storm.txt",
+        "A storm cut power to 12,000 homes in the valley. Crews restored electricity by Tuesday evening.",
+        "2024-03-05",
+    )
     assert newsdesk("index", "--index", str(work / "index"), str(articles)).exit_code == 0
     write_article(articles, "school.txt", "The district will hire 300 teachers next year.", "2024-02-20")
-    write_jsonl(articles / "wire.jsonl", [{"id": "ferry", "text": "The ferry company announced a new route to Ystad.",
-                                           "date": "2024-03-07", "source": "Wire"}])
+    write_jsonl(
+        articles / "wire.jsonl",
+        [
+            {
+                "id": "ferry",
+                "text": "The ferry company announced a new route to Ystad.",
+                "date": "2024-03-07",
+                "source": "Wire",
+            }
+        ],
+    )
     assert newsdesk("index", "--index", str(work / "index"), str(articles)).exit_code == 0
     baseline = answers(work / "index")
     assert isinstance(baseline, list) and all(a["answered"] for a in baseline)
@@ -111,7 +127,12 @@ def delete(path: Path) -> None:
     path.unlink()
 
 
-DAMAGE: dict[str, Callable[[Path], None]] = {"truncated": truncate_half, "emptied": empty, "garbled": garble, "deleted": delete}
+DAMAGE: dict[str, Callable[[Path], None]] = {
+    "truncated": truncate_half,
+    "emptied": empty,
+    "garbled": garble,
+    "deleted": delete,
+}
 
 
 def refused_with_the_fix(result) -> str | None:
@@ -203,8 +224,11 @@ def test_a_current_pointer_naming_nothing_usable_is_refused_with_the_fix(pristin
         current.write_bytes(pointer)
     tally["stores"] += 1
     tally["CURRENT"] += 1
-    for command in (["ask", "--json", "--index", str(index_dir), PROBES[0]], ["stats", "--json", "--index", str(index_dir)],
-                    ["index", "--index", str(index_dir), str(work / "articles")]):
+    for command in (
+        ["ask", "--json", "--index", str(index_dir), PROBES[0]],
+        ["stats", "--json", "--index", str(index_dir)],
+        ["index", "--index", str(index_dir), str(work / "articles")],
+    ):
         result = newsdesk(*command)
         if command[0] == "index" and result.exit_code == 0:  # a fresh build beside the damage is a fix too
             assert top_sentences(answers(index_dir)) == top_sentences(pristine[1])
@@ -270,7 +294,7 @@ def garble_pages(path: Path) -> None:
     noise = random.Random(7)
     data = bytearray(path.read_bytes())
     for start in range(0, len(data), 4096):
-        data[start + 100:start + 200] = noise.randbytes(100)
+        data[start + 100 : start + 200] = noise.randbytes(100)
     path.write_bytes(bytes(data))
 
 
@@ -280,9 +304,13 @@ def big_archive(folder: Path, articles: int = 1700) -> Path:
     noise = random.Random(3)
     for number in range(articles):
         topic = topics[number % len(topics)]
-        sentences = [f"The {topic} report {number}-{i} noted {noise.randint(1, 99_999):,} cases in the {noise.choice(('north', 'south', 'east', 'west'))}ern district."
-                     for i in range(10)]
-        write_article(folder, f"a{number:05d}.txt", " ".join(sentences), f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}")
+        sentences = [
+            f"The {topic} report {number}-{i} noted {noise.randint(1, 99_999):,} cases in the {noise.choice(('north', 'south', 'east', 'west'))}ern district."
+            for i in range(10)
+        ]
+        write_article(
+            folder, f"a{number:05d}.txt", " ".join(sentences), f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}"
+        )
     return folder
 
 
@@ -290,13 +318,18 @@ def big_archive(folder: Path, articles: int = 1700) -> Path:
 def test_a_garbled_file_too_big_to_checksum_on_load_is_still_never_served(tmp_path):
     index_dir = tmp_path / "index"
     assert newsdesk("index", "--index", str(index_dir), str(big_archive(tmp_path / "articles"))).exit_code == 0
-    questions = "".join(f"how many cases did the {topic} report {n}-3 note?\n"
-                        for n, topic in ((10, "storm power"), (500, "harbour ferry"), (1501, "court ruling")))
+    questions = "".join(
+        f"how many cases did the {topic} report {n}-3 note?\n"
+        for n, topic in ((10, "storm power"), (500, "harbour ferry"), (1501, "court ruling"))
+    )
 
     def ask(*mode: str):
         result = newsdesk("ask", "--json", "--index", str(index_dir), *mode, stdin=questions)
-        return [json.loads(line)["evidence"][0]["text"] for line in result.stdout.splitlines()] \
-            if result.exit_code == 0 else result
+        return (
+            [json.loads(line)["evidence"][0]["text"] for line in result.stdout.splitlines()]
+            if result.exit_code == 0
+            else result
+        )
 
     before = [ask(), ask("--mode", "dense")]
     sizes = {name: path.stat().st_size for name, path in live_files(index_dir).items()}
@@ -310,5 +343,6 @@ def test_a_garbled_file_too_big_to_checksum_on_load_is_still_never_served(tmp_pa
     tally["garbled past the load checksum"] += 1
     for mode, expected in zip(([], ["--mode", "dense"]), before):
         after = ask(*mode)
-        assert after == expected if isinstance(after, list) else refused_with_the_fix(after) is None, \
+        assert after == expected if isinstance(after, list) else refused_with_the_fix(after) is None, (
             f"{largest} garbled: ask {' '.join(mode)} answered {after} instead of {expected}"
+        )

@@ -29,19 +29,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article, write_jsonl
+from test_reliability_report import record_figures
 
 from bot.cli import main
 from retrieval.config import PROJECT_ROOT
-
-from conftest import write_article, write_jsonl
-from test_reliability_report import record_figures
 
 pytestmark = pytest.mark.slow
 
 # Runs before newsdesk in the killed process: counts file-system changes inside the index
 # folder and SIGKILLs the process just before the one numbered NEWSDESK_TEST_KILL_AT (or, for
 # NEWSDESK_TEST_FULL_AT, fails that step as a full disk does, if the step takes space).
-HOOK = r'''
+HOOK = r"""
 import builtins, errno, io, os, shutil, signal, sys
 _ROOT = os.path.realpath(os.environ["NEWSDESK_INDEX_DIR"])
 _KILL_AT = int(os.environ.get("NEWSDESK_TEST_KILL_AT") or 0)
@@ -116,7 +115,7 @@ os.fsync, os.open, shutil.rmtree = _hooked_fsync, _hooked_os_open, _hooked_rmtre
 
 from bot.cli import main
 main()
-'''
+"""
 
 PROBES = [
     "when does the harbour bridge open?",
@@ -133,13 +132,23 @@ steps_in_a_run: dict[str, int] = {}
 @pytest.fixture(scope="module", autouse=True)
 def report_kills():
     yield
-    record_figures("crash", kills_survived={k: dict(v) for k, v in tally.items()},
-                   total=sum(sum(v.values()) for v in tally.values()), steps_in_a_run=steps_in_a_run)
+    record_figures(
+        "crash",
+        kills_survived={k: dict(v) for k, v in tally.items()},
+        total=sum(sum(v.values()) for v in tally.values()),
+        steps_in_a_run=steps_in_a_run,
+    )
 
 
 def environment(index_dir: Path, **extra: str) -> dict[str, str]:
-    return {**os.environ, "NEWSDESK_MODEL": "hashing", "NEWSDESK_INDEX_DIR": str(index_dir), "HF_HUB_OFFLINE": "1",
-            "TOKENIZERS_PARALLELISM": "false", **extra}
+    return {
+        **os.environ,
+        "NEWSDESK_MODEL": "hashing",
+        "NEWSDESK_INDEX_DIR": str(index_dir),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        **extra,
+    }
 
 
 def index_command(index_dir: Path, paths: list[Path], hooked: bool = True) -> list[str]:
@@ -174,30 +183,56 @@ def folder_bytes(folder: Path) -> int:
 
 # --- the archive ------------------------------------------------------------------------------
 
+
 def first_archive(folder: Path, extra: int = 30) -> Path:
-    write_article(folder, "harbour.txt", "The city council approved a new harbour bridge on Monday. "
-                  "Mayor Ana Ruiz said the bridge opens in 2026.", "2024-03-01")
-    write_article(folder, "storm.txt", "A storm cut power to 12,000 homes in the valley. "
-                  "Crews restored electricity by Tuesday evening.", "2024-03-05")
+    write_article(
+        folder,
+        "harbour.txt",
+        "The city council approved a new harbour bridge on Monday. Mayor Ana Ruiz said the bridge opens in 2026.",
+        "2024-03-01",
+    )
+    write_article(
+        folder,
+        "storm.txt",
+        "A storm cut power to 12,000 homes in the valley. Crews restored electricity by Tuesday evening.",
+        "2024-03-05",
+    )
     write_article(folder, "school.txt", "The district will hire 300 teachers next year.", "2024-02-20")
     write_article(folder, "airport.txt", "Flights at the airport were delayed by fog on Friday.", "2024-02-21")
     for number in range(extra):
-        write_article(folder, f"filler{number:03d}.txt", f"Filler story {number} about the regional market and its "
-                      f"{number} stalls. Traders met on day {number} to discuss parking.", "2024-01-15")
+        write_article(
+            folder,
+            f"filler{number:03d}.txt",
+            f"Filler story {number} about the regional market and its "
+            f"{number} stalls. Traders met on day {number} to discuss parking.",
+            "2024-01-15",
+        )
     return folder
 
 
 def update_archive(folder: Path) -> None:
     """Edit, add and delete articles, so an update has something of each kind to do."""
-    write_article(folder, "storm.txt", "A storm cut power to 15,000 homes in the valley. "
-                  "Crews restored electricity by Wednesday.", "2024-03-06")
+    write_article(
+        folder,
+        "storm.txt",
+        "A storm cut power to 15,000 homes in the valley. Crews restored electricity by Wednesday.",
+        "2024-03-06",
+    )
     write_article(folder, "school.txt", "The district will hire 450 teachers next year.", "2024-03-08")
     (folder / "airport.txt").unlink()
     (folder / "filler000.txt").unlink()
-    write_jsonl(folder / "wire.jsonl", [
-        {"id": "ferry", "text": "The ferry company announced a new route to Ystad.", "date": "2024-03-07", "source": "Wire"},
-        {"id": "chess", "text": "Anna Berg won the chess final in Oslo.", "date": "2024-03-09", "source": "Wire"},
-    ])
+    write_jsonl(
+        folder / "wire.jsonl",
+        [
+            {
+                "id": "ferry",
+                "text": "The ferry company announced a new route to Ystad.",
+                "date": "2024-03-07",
+                "source": "Wire",
+            },
+            {"id": "chess", "text": "Anna Berg won the chess final in Oslo.", "date": "2024-03-09", "source": "Wire"},
+        ],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -219,17 +254,32 @@ def archives(tmp_path_factory):
     assert (report["indexed"], report["updated"], report["removed"]) == (2, 2, 2), report
     before, after = state(built), state(updated)
     assert before["answers"] != after["answers"], "the update must change what the probes find"
-    return {"work": work, "before_dir": before_dir, "archive": archive, "built": built, "updated": updated,
-            "before": before, "after": after, "update_report": report}
+    return {
+        "work": work,
+        "before_dir": before_dir,
+        "archive": archive,
+        "built": built,
+        "updated": updated,
+        "before": before,
+        "after": after,
+        "update_report": report,
+    }
 
 
 # --- killing at each step ---------------------------------------------------------------------
 
+
 def steps(command: list[str], env: dict[str, str], log: Path) -> list[str]:
     """A dry run of the hooked command: the file-system steps it takes in the index folder."""
     log.unlink(missing_ok=True)
-    finished = subprocess.run(command, env={**env, "NEWSDESK_TEST_STEPS": str(log)}, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(
+        command,
+        env={**env, "NEWSDESK_TEST_STEPS": str(log)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert finished.returncode == 0, finished.stderr
     return log.read_text().splitlines()
 
@@ -250,13 +300,20 @@ def kill_points(listed: list[str], budget: int) -> list[int]:
 
 
 def killed_at(command: list[str], env: dict[str, str], step: int) -> None:
-    finished = subprocess.run(command, env={**env, "NEWSDESK_TEST_KILL_AT": str(step)}, cwd=PROJECT_ROOT,
-                              capture_output=True, text=True, timeout=600)
+    finished = subprocess.run(
+        command,
+        env={**env, "NEWSDESK_TEST_KILL_AT": str(step)},
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert finished.returncode == -signal.SIGKILL, f"step {step} was never reached: {finished.stderr[-500:]}"
 
 
-
-def test_a_first_build_killed_at_any_step_leaves_no_index_or_the_whole_one_and_the_next_run_builds_it(archives, tmp_path):
+def test_a_first_build_killed_at_any_step_leaves_no_index_or_the_whole_one_and_the_next_run_builds_it(
+    archives, tmp_path
+):
     index_dir = tmp_path / "index"
     command = index_command(index_dir, [archives["before_dir"]])
     listed = steps(command, environment(index_dir), tmp_path / "steps.log")
@@ -313,28 +370,40 @@ def test_an_update_killed_at_any_step_answers_as_before_and_the_next_run_complet
         fresh_copy()
         killed_at(command, environment(index_dir), step)
         found = state(index_dir)
-        assert found in (before, archives["after"]), f"killed before {listed[step - 1]}: answers are neither before nor after"
+        assert found in (before, archives["after"]), (
+            f"killed before {listed[step - 1]}: answers are neither before nor after"
+        )
         tally["update"]["before the switch" if found == before else "after the switch"] += 1
         rerun = newsdesk("index", "--json", "--index", str(index_dir), str(archives["archive"]))
         assert rerun.exit_code == 0, rerun.output
         report = json.loads(rerun.stdout)
         done = [report[k] for k in ("indexed", "updated", "removed")]
-        assert done == ([archives["update_report"][k] for k in ("indexed", "updated", "removed")] if found == before else [0, 0, 0])
-        assert state(index_dir) == archives["after"], f"killed before {listed[step - 1]}: the next run did not complete the update"
+        assert done == (
+            [archives["update_report"][k] for k in ("indexed", "updated", "removed")] if found == before else [0, 0, 0]
+        )
+        assert state(index_dir) == archives["after"], (
+            f"killed before {listed[step - 1]}: the next run did not complete the update"
+        )
         assert folder_bytes(index_dir) <= 1.5 * reference_bytes + 65536, "a crash left files behind for good"
     assert tally["update"]["before the switch"] and tally["update"]["after the switch"], dict(tally["update"])
 
 
 # --- killing from outside, by phase -----------------------------------------------------------
 
+
 def news_archive(folder: Path, start: int, count: int) -> Path:
     """``count`` ten-sentence articles: enough sentences for several embedding batches."""
     topics = ("council budget", "harbour ferry", "storm damage", "school teachers", "river flood", "court ruling")
     for number in range(start, start + count):
         topic = topics[number % len(topics)]
-        sentences = [f"The {topic} report {number}-{i} counted {(number * 37 + i * 11) % 9973:,} cases in the "
-                     f"{('north', 'south', 'east', 'west')[i % 4]}ern district." for i in range(10)]
-        write_article(folder, f"story{number:05d}.txt", " ".join(sentences), f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}")
+        sentences = [
+            f"The {topic} report {number}-{i} counted {(number * 37 + i * 11) % 9973:,} cases in the "
+            f"{('north', 'south', 'east', 'west')[i % 4]}ern district."
+            for i in range(10)
+        ]
+        write_article(
+            folder, f"story{number:05d}.txt", " ".join(sentences), f"2024-{1 + number % 12:02d}-{1 + number % 28:02d}"
+        )
     return folder
 
 
@@ -400,7 +469,7 @@ def big_update(tmp_path_factory):
 def test_an_update_killed_while_it_embeds_writes_or_switches_recovers_on_the_next_run(big_update, tmp_path, target):
     index_dir = tmp_path / "index"
     landed = False
-    for attempt in range(5):
+    for _attempt in range(5):
         shutil.rmtree(index_dir, ignore_errors=True)
         shutil.copytree(big_update["built"], index_dir)
         watch = Watch(index_dir)
@@ -448,15 +517,35 @@ def test_a_real_model_build_killed_mid_embedding_keeps_the_finished_batches_and_
     tally["first build, real model"]["killed while embedding"] += 1
     stats = CliRunner().invoke(main, ["stats", "--json", "--index", str(index_dir)])
     assert stats.exit_code == 1 and "newsdesk index" in stats.output and isinstance(stats.exception, SystemExit)
-    rerun = subprocess.run(index_command(index_dir, [archive], hooked=False), env=env, cwd=PROJECT_ROOT,
-                           capture_output=True, text=True, timeout=1200)
+    rerun = subprocess.run(
+        index_command(index_dir, [archive], hooked=False),
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1200,
+    )
     assert rerun.returncode == 0, rerun.stderr[-2000:]
     report = json.loads(rerun.stdout)
     assert report["indexed"] == 110 and report["sentences"] == 1100
     assert report["encoded"] <= 1100 - 1024, "the batch embedded before the kill is not embedded again"
-    asked = subprocess.run([sys.executable, "-m", "bot.cli", "ask", "--json", "--index", str(index_dir),
-                            "how many cases did the river flood report 4-2 count?"],
-                           env=env, cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+    asked = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bot.cli",
+            "ask",
+            "--json",
+            "--index",
+            str(index_dir),
+            "how many cases did the river flood report 4-2 count?",
+        ],
+        env=env,
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert asked.returncode == 0, asked.stderr[-2000:]
     assert "river flood report 4-2 counted" in json.loads(asked.stdout)["evidence"][0]["text"]
 
@@ -478,20 +567,31 @@ def committed_rows(cache: Path) -> int:
         return 0
 
 
-def test_a_disk_filling_up_at_any_step_of_an_update_fails_that_run_in_one_line_and_costs_nothing_else(archives, tmp_path):
+def test_a_disk_filling_up_at_any_step_of_an_update_fails_that_run_in_one_line_and_costs_nothing_else(
+    archives, tmp_path
+):
     index_dir = tmp_path / "index"
     command = index_command(index_dir, [archives["archive"]])
     shutil.copytree(archives["built"], index_dir)
     listed = steps(command, environment(index_dir), tmp_path / "steps.log")
     space_taking = [n for n, line in enumerate(listed, start=1) if line.split("\t")[1] in ("write", "mkdir", "fsync")]
     budget = int(os.environ.get("NEWSDESK_CRASH_BUDGET", 14))
-    points = space_taking if os.environ.get("NEWSDESK_CRASH_POINTS") == "all" else \
-        sorted(set(space_taking[::max(1, len(space_taking) // budget)]) | {space_taking[-1]})
+    points = (
+        space_taking
+        if os.environ.get("NEWSDESK_CRASH_POINTS") == "all"
+        else sorted(set(space_taking[:: max(1, len(space_taking) // budget)]) | {space_taking[-1]})
+    )
     for step in points:
         shutil.rmtree(index_dir)
         shutil.copytree(archives["built"], index_dir)
-        failed = subprocess.run(command, env={**environment(index_dir), "NEWSDESK_TEST_FULL_AT": str(step)},
-                                cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600)
+        failed = subprocess.run(
+            command,
+            env={**environment(index_dir), "NEWSDESK_TEST_FULL_AT": str(step)},
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
         found = state(index_dir)
         assert found in (archives["before"], archives["after"]), f"disk full at {listed[step - 1]}: answers changed"
         if failed.returncode == 0:
@@ -502,5 +602,7 @@ def test_a_disk_filling_up_at_any_step_of_an_update_fails_that_run_in_one_line_a
         tally["update, disk full"]["answers as before" if found == archives["before"] else "answers as after"] += 1
         rerun = newsdesk("index", "--json", "--index", str(index_dir), str(archives["archive"]))
         assert rerun.exit_code == 0, rerun.output
-        assert state(index_dir) == archives["after"], f"disk full at {listed[step - 1]}: the next run did not complete it"
+        assert state(index_dir) == archives["after"], (
+            f"disk full at {listed[step - 1]}: the next run did not complete it"
+        )
     assert len(points) >= min(len(space_taking), 10)

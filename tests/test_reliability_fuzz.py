@@ -15,8 +15,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article, write_jsonl
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
+from telegram_html import telegram_html_problems, visible_text
+from test_reliability_report import LoopBot, record_figures, telegram_message, texts_sent
+from test_telegram_bot import inline_update
 
 from bot.cli import main
 from bot.format import render_json, render_text
@@ -30,20 +34,72 @@ from retrieval.split import MAX_SENTENCE_CHARS, SentenceSplitter, chunk_ids
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, QuestionError, TimelineEntry
 
-from conftest import write_article, write_jsonl
-from telegram_html import telegram_html_problems, visible_text
-from test_reliability_report import LoopBot, record_figures, telegram_message, texts_sent
-from test_telegram_bot import inline_update
-
 # Pieces that have broken text handling somewhere before: markup, entities, control and
 # formatting characters, abbreviations, emoji, wide and compatibility characters.
 NASTY = [
-    "<script>alert(1)</script>", "<b>", "</i>", "<a href='javascript:alert(1)'>x</a>", "<", ">", "&", "&amp;",
-    "&lt;", "&#0;", "&#x110000;", "&nbsp;", "&bogus;", "<!--", "-->", "<![CDATA[x]]>", "<?xml?>", "<br/>",
-    "\x00", "\x07", "\x1b[31m", "\u202e", "\u200b", "\ufeff", "\r\n", "\n\n", "\r", "\t", "\x0b", "\x0c",
-    "\x1c", "\x85", "\u2028", "U.S.", "Mr.", "J. K.", "...", "…", ". ", "? ", "!!", '"', "“", "’", "(", "]",
-    "🇵🇱", "🙂", "👩‍👩‍👧", "𝕏", "Ω", "ﬁ", "１,７００", "1,700", "3.5", "82nd", "@NewsdeskTestBot", "/ask",
-    "how many", "troops", "Poland", " ", "  ",
+    "<script>alert(1)</script>",
+    "<b>",
+    "</i>",
+    "<a href='javascript:alert(1)'>x</a>",
+    "<",
+    ">",
+    "&",
+    "&amp;",
+    "&lt;",
+    "&#0;",
+    "&#x110000;",
+    "&nbsp;",
+    "&bogus;",
+    "<!--",
+    "-->",
+    "<![CDATA[x]]>",
+    "<?xml?>",
+    "<br/>",
+    "\x00",
+    "\x07",
+    "\x1b[31m",
+    "\u202e",
+    "\u200b",
+    "\ufeff",
+    "\r\n",
+    "\n\n",
+    "\r",
+    "\t",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x85",
+    "\u2028",
+    "U.S.",
+    "Mr.",
+    "J. K.",
+    "...",
+    "…",
+    ". ",
+    "? ",
+    "!!",
+    '"',
+    "“",
+    "’",
+    "(",
+    "]",
+    "🇵🇱",
+    "🙂",
+    "👩‍👩‍👧",
+    "𝕏",
+    "Ω",
+    "ﬁ",
+    "１,７００",
+    "1,700",
+    "3.5",
+    "82nd",
+    "@NewsdeskTestBot",
+    "/ask",
+    "how many",
+    "troops",
+    "Poland",
+    " ",
+    "  ",
 ]
 messy_piece = st.one_of(st.text(max_size=30), st.sampled_from(NASTY))
 
@@ -74,6 +130,7 @@ def report_inputs_tried():
 
 
 # --- the sentence splitter --------------------------------------------------------------------
+
 
 def check_split(text: str) -> None:
     sentences = SentenceSplitter().split(text)
@@ -119,27 +176,56 @@ json_values = st.recursive(
     max_leaves=10,
 )
 dates = st.one_of(
-    st.sampled_from(["2022-02-10", "February 10, 2022", "10 Feb 2022", "2022-02-30", "2022-13-01", "soon", "",
-                     "2022-02-11T09:30:00Z", "Thu, 10 Feb 2022 09:00:00 +0000", "99999-01-01"]),
-    st.integers(), st.floats(), st.text(max_size=12), json_values,
+    st.sampled_from(
+        [
+            "2022-02-10",
+            "February 10, 2022",
+            "10 Feb 2022",
+            "2022-02-30",
+            "2022-13-01",
+            "soon",
+            "",
+            "2022-02-11T09:30:00Z",
+            "Thu, 10 Feb 2022 09:00:00 +0000",
+            "99999-01-01",
+        ]
+    ),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=12),
+    json_values,
 )
-records = st.fixed_dictionaries({}, optional={
-    "text": st.one_of(messy_text(), messy_text(), json_values),
-    "id": st.one_of(st.text(max_size=10), st.integers(), json_values),
-    "title": st.one_of(messy_text(5), json_values),
-    "date": dates,
-    "source": st.one_of(messy_text(3), json_values),
-    "url": st.one_of(st.sampled_from(["https://example.org/a?x=1&y=<2>", "javascript:alert(1)", "https://e.com/" + "a" * 5000]),
-                     messy_text(3)),
-})
+records = st.fixed_dictionaries(
+    {},
+    optional={
+        "text": st.one_of(messy_text(), messy_text(), json_values),
+        "id": st.one_of(st.text(max_size=10), st.integers(), json_values),
+        "title": st.one_of(messy_text(5), json_values),
+        "date": dates,
+        "source": st.one_of(messy_text(3), json_values),
+        "url": st.one_of(
+            st.sampled_from(["https://example.org/a?x=1&y=<2>", "javascript:alert(1)", "https://e.com/" + "a" * 5000]),
+            messy_text(3),
+        ),
+    },
+)
 HOSTILE_LINES = [
-    "[" * 50_000 + "]" * 50_000,                       # nested deeper than the parser's recursion limit
+    "[" * 50_000 + "]" * 50_000,  # nested deeper than the parser's recursion limit
     '{"text": "a number too long", "id": 1' + "0" * 5000 + "}",  # past Python's int-string limit
     '{"text": "half of a pair \\ud800 in text", "title": "\\udfff"}',
-    '{"text": "Not a number", "date": NaN}', '{"text": "Huge", "date": 1e400}', '{"text": "Neg", "date": -1e300}',
+    '{"text": "Not a number", "date": NaN}',
+    '{"text": "Huge", "date": 1e400}',
+    '{"text": "Neg", "date": -1e300}',
     "\ufeff" + '{"text": "a byte order mark before the object"}',
     '{"text": "duplicate keys", "text": "the last one wins"}',
-    "{not json", '["a list"]', "null", "42", '"a string"', '{"title": "no text"}', '{"text": ""}', '{"text": "   "}',
+    "{not json",
+    '["a list"]',
+    "null",
+    "42",
+    '"a string"',
+    '{"title": "no text"}',
+    '{"text": ""}',
+    '{"text": "   "}',
 ]
 jsonl_lines = st.one_of(
     records.map(lambda r: json.dumps(r, allow_nan=True)),
@@ -148,12 +234,25 @@ jsonl_lines = st.one_of(
     st.sampled_from(HOSTILE_LINES),
 )
 txt_bodies = st.one_of(
-    st.builds(lambda headers, date, body: "".join(headers) + (f" date {date} " if date is not None else "") + body,
-              st.lists(st.sampled_from(["Source: AP\n", "Title: <b>Big</b> & bold\n", "URL: https://e.org/x\n",
-                                        "Date: 10 Feb 2022\n", "Id: x1\n", "title:" + " " * 3000 + "y\n", "Source:\n"]),
-                       max_size=4),
-              st.one_of(st.none(), st.sampled_from(["2022-02-10", "2022-02-30", "someday"])),
-              messy_text()),
+    st.builds(
+        lambda headers, date, body: "".join(headers) + (f" date {date} " if date is not None else "") + body,
+        st.lists(
+            st.sampled_from(
+                [
+                    "Source: AP\n",
+                    "Title: <b>Big</b> & bold\n",
+                    "URL: https://e.org/x\n",
+                    "Date: 10 Feb 2022\n",
+                    "Id: x1\n",
+                    "title:" + " " * 3000 + "y\n",
+                    "Source:\n",
+                ]
+            ),
+            max_size=4,
+        ),
+        st.one_of(st.none(), st.sampled_from(["2022-02-10", "2022-02-30", "someday"])),
+        messy_text(),
+    ),
     messy_text(),
 )
 files = st.lists(
@@ -164,7 +263,8 @@ files = st.lists(
         st.tuples(st.sampled_from([".txt", ".jsonl"]), messy_text().map(lambda t: t.encode("latin-1", "replace"))),
         st.tuples(st.sampled_from([".pdf", ".md", ""]), st.binary(max_size=20)),
     ),
-    min_size=1, max_size=6,
+    min_size=1,
+    max_size=6,
 )
 
 
@@ -229,8 +329,9 @@ def test_a_hostile_jsonl_line_is_skipped_or_indexed_and_never_stops_the_run(tmp_
     assert "harbour bridge opens in May" in answer.evidence[0].text
 
 
-@pytest.mark.parametrize("text", [HUGE["a megabyte of short sentences"], HUGE["a megabyte of tags"]],
-                         ids=["short sentences", "tags"])
+@pytest.mark.parametrize(
+    "text", [HUGE["a megabyte of short sentences"], HUGE["a megabyte of tags"]], ids=["short sentences", "tags"]
+)
 def test_a_megabyte_article_is_indexed_and_searchable(tmp_path, text):
     tried["ingest, megabyte article"] += 1
     write_article(tmp_path / "in", "huge.txt", text + " The ferry to Ystad sails at noon.")
@@ -243,28 +344,62 @@ def test_a_megabyte_article_is_indexed_and_searchable(tmp_path, text):
 
 # --- questions --------------------------------------------------------------------------------
 
+
 def hostile_articles(folder: Path) -> Path:
     """Articles whose text, titles, sources and urls are full of markup, entities and odd characters."""
-    write_article(folder, "harbour.txt", (
-        "The city council approved a new harbour bridge on Monday. Construction will cost 40 million dollars.\n\n"
-        "Mayor Ana Ruiz said the bridge opens in 2026. Residents welcomed the decision."
-    ), "2024-03-01")
-    write_article(folder, "script.txt", (
-        "The page showed <script>alert('owned')</script> to every visitor of the harbour site. "
-        "Engineers said an unclosed <b>tag and a bare & broke the layout on Tuesday. "
-        "The literal text &lt;b&gt; and &amp; appeared in the harbour notice."
-    ), "2024-03-02")
-    write_jsonl(folder / "feed.jsonl", [
-        {"id": "att", "text": "AT&T bought the harbour ferry line for 2 billion dollars.", "title": "<i>Deal</i> & more",
-         "source": "Daily <News> & Co", "url": "https://example.com/?a=1&b=<2>&c=\"3\"", "date": "2024-03-03"},
-        {"id": "js", "text": "A phishing link promised free harbour tickets.", "source": "<a href='javascript:alert(1)'>x</a>",
-         "url": "javascript:alert(1)", "date": "2024-03-04"},
-        {"id": "long", "text": "The harbour authority published its report online.", "source": "Authority",
-         "url": "https://example.com/" + "report/" * 900, "date": "2024-03-05"},
-        {"id": "odd", "text": "Zero\u200bwidth, right\u202eto-left and \x1b[31mcolour codes reached the harbour desk.",
-         "date": "2024-03-06", "source": "\u202eswen"},
-        {"id": "emoji", "text": "The harbour festival 🎉🇵🇱 drew 12,000 visitors.", "date": "2024-03-07"},
-    ])
+    write_article(
+        folder,
+        "harbour.txt",
+        (
+            "The city council approved a new harbour bridge on Monday. Construction will cost 40 million dollars.\n\n"
+            "Mayor Ana Ruiz said the bridge opens in 2026. Residents welcomed the decision."
+        ),
+        "2024-03-01",
+    )
+    write_article(
+        folder,
+        "script.txt",
+        (
+            "The page showed <script>alert('owned')</script> to every visitor of the harbour site. "
+            "Engineers said an unclosed <b>tag and a bare & broke the layout on Tuesday. "
+            "The literal text &lt;b&gt; and &amp; appeared in the harbour notice."
+        ),
+        "2024-03-02",
+    )
+    write_jsonl(
+        folder / "feed.jsonl",
+        [
+            {
+                "id": "att",
+                "text": "AT&T bought the harbour ferry line for 2 billion dollars.",
+                "title": "<i>Deal</i> & more",
+                "source": "Daily <News> & Co",
+                "url": 'https://example.com/?a=1&b=<2>&c="3"',
+                "date": "2024-03-03",
+            },
+            {
+                "id": "js",
+                "text": "A phishing link promised free harbour tickets.",
+                "source": "<a href='javascript:alert(1)'>x</a>",
+                "url": "javascript:alert(1)",
+                "date": "2024-03-04",
+            },
+            {
+                "id": "long",
+                "text": "The harbour authority published its report online.",
+                "source": "Authority",
+                "url": "https://example.com/" + "report/" * 900,
+                "date": "2024-03-05",
+            },
+            {
+                "id": "odd",
+                "text": "Zero\u200bwidth, right\u202eto-left and \x1b[31mcolour codes reached the harbour desk.",
+                "date": "2024-03-06",
+                "source": "\u202eswen",
+            },
+            {"id": "emoji", "text": "The harbour festival 🎉🇵🇱 drew 12,000 visitors.", "date": "2024-03-07"},
+        ],
+    )
     return folder
 
 
@@ -303,8 +438,12 @@ def test_questions_piped_to_newsdesk_ask_json_each_get_one_json_line(tmp_path_fa
     tried["questions, CLI"] += 1
     lines = [" ".join(line.splitlines()) for line in lines]  # one question per line, as piped
     work = cli_index(tmp_path_factory)
-    result = CliRunner().invoke(main, ["ask", "--json", "--index", str(work)], input="".join(f"{q}\n" for q in lines),
-                                env={"NEWSDESK_MODEL": "hashing"})
+    result = CliRunner().invoke(
+        main,
+        ["ask", "--json", "--index", str(work)],
+        input="".join(f"{q}\n" for q in lines),
+        env={"NEWSDESK_MODEL": "hashing"},
+    )
     assert result.exit_code == 0, result.output
     assert result.exception is None
     replies = [json.loads(line) for line in result.stdout.splitlines()]
@@ -319,22 +458,31 @@ _cli_index: dict[str, Path] = {}
 def cli_index(tmp_path_factory) -> Path:
     if "dir" not in _cli_index:
         work = tmp_path_factory.mktemp("cli-fuzz")
-        Indexer(hashing(work / "index"), work / "index", progress=False).index_paths([hostile_articles(work / "articles")])
+        Indexer(hashing(work / "index"), work / "index", progress=False).index_paths(
+            [hostile_articles(work / "articles")]
+        )
         _cli_index["dir"] = work / "index"
     return _cli_index["dir"]
 
 
 # --- Telegram replies -------------------------------------------------------------------------
 
+
 def evidence_strategy():
     return st.builds(
         Evidence,
         text=st.one_of(messy_text(), huge_text.map(lambda t: t[:20_000])),
-        article_id=st.text(max_size=10), title=messy_text(4), date=st.one_of(st.none(), st.sampled_from(["2022-02-10", "<b>"])),
+        article_id=st.text(max_size=10),
+        title=messy_text(4),
+        date=st.one_of(st.none(), st.sampled_from(["2022-02-10", "<b>"])),
         source=st.one_of(messy_text(4), st.text(max_size=5000)),
-        url=st.one_of(st.just(""), st.sampled_from(["https://e.com/?a=1&b=<2>", "javascript:alert(1)", "https://e.com/\"><script>"]),
-                      st.text(max_size=6000).map(lambda t: "https://example.com/" + t)),
-        score=st.floats(allow_nan=True), also_in=st.integers(0, 3),
+        url=st.one_of(
+            st.just(""),
+            st.sampled_from(["https://e.com/?a=1&b=<2>", "javascript:alert(1)", 'https://e.com/"><script>']),
+            st.text(max_size=6000).map(lambda t: "https://example.com/" + t),
+        ),
+        score=st.floats(allow_nan=True),
+        also_in=st.integers(0, 3),
         highlights=st.lists(st.tuples(st.integers(-5, 300), st.integers(-5, 300)), max_size=4),
     )
 
@@ -343,9 +491,19 @@ answers = st.builds(
     Answer,
     question=st.one_of(messy_text(), st.text(max_size=2000)),
     evidence=st.lists(evidence_strategy(), max_size=8),
-    answered=st.booleans(), mode=st.just("hybrid"), note=messy_text(4),
-    timeline=st.lists(st.builds(TimelineEntry, date=st.one_of(st.none(), messy_text(2)), source=messy_text(3),
-                                figure=messy_text(2), text=messy_text(3)), max_size=4),
+    answered=st.booleans(),
+    mode=st.just("hybrid"),
+    note=messy_text(4),
+    timeline=st.lists(
+        st.builds(
+            TimelineEntry,
+            date=st.one_of(st.none(), messy_text(2)),
+            source=messy_text(3),
+            figure=messy_text(2),
+            text=messy_text(3),
+        ),
+        max_size=4,
+    ),
 )
 
 
@@ -365,9 +523,17 @@ def test_any_answer_formats_as_valid_telegram_html_under_the_limit_with_nothing_
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.fixed_dictionaries({"articles": st.one_of(st.none(), st.integers(0, 10**9)),
-                              "date_min": st.one_of(st.none(), messy_text(2)), "date_max": st.one_of(st.none(), messy_text(2))}),
-       st.lists(messy_text(6), min_size=1, max_size=4), st.one_of(st.none(), messy_text(2)))
+@given(
+    st.fixed_dictionaries(
+        {
+            "articles": st.one_of(st.none(), st.integers(0, 10**9)),
+            "date_min": st.one_of(st.none(), messy_text(2)),
+            "date_max": st.one_of(st.none(), messy_text(2)),
+        }
+    ),
+    st.lists(messy_text(6), min_size=1, max_size=4),
+    st.one_of(st.none(), messy_text(2)),
+)
 def test_the_welcome_is_valid_telegram_html_whatever_the_config_holds(stats, examples, username):
     tried["welcome"] += 1
     message = welcome(stats, examples, username)

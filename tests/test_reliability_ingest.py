@@ -17,15 +17,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import write_article
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_reliability_report import record_figures
 
 from bot.cli import main
 from retrieval.answer import open_answerer
 from retrieval.config import Settings
-
-from conftest import write_article
-from test_reliability_report import record_figures
 
 # Inputs that must be skipped, with the start of the reason the summary gives.
 BAD_TXT = {
@@ -93,8 +92,13 @@ def build_inputs(root: Path, plan: list[tuple[str, str]], archive: Archive):
             elif fate == "duplicate text":
                 write_article(root, path.name, "The harbour office filed the shared report.")
                 first = next((w for w, f, _ in expected if f == "shared"), None)
-                expected.append((str(path), "shared" if first is None else "skipped",
-                                 None if first is None else "duplicate article text"))
+                expected.append(
+                    (
+                        str(path),
+                        "shared" if first is None else "skipped",
+                        None if first is None else "duplicate article text",
+                    )
+                )
             elif fate == "unsupported":
                 path = root / f"story{number:02d}.pdf"
                 path.write_bytes(b"%PDF-1.4")
@@ -108,16 +112,25 @@ def build_inputs(root: Path, plan: list[tuple[str, str]], archive: Archive):
             where = f"{feed}:{line_number}"
             if fate == "good":
                 n = archive.number()
-                feed_lines.append(json.dumps({"id": f"line{number}", "text": archive.new_text(n), "date": "2024-02-01"}))
+                feed_lines.append(
+                    json.dumps({"id": f"line{number}", "text": archive.new_text(n), "date": "2024-02-01"})
+                )
                 articles[f"line{number}"] = keyword(n)
                 expected.append((where, "indexed", None))
             elif fate == "duplicate id":
-                feed_lines.append(json.dumps({"id": "same-id", "text": f"Story {number} about the {keyword(10_000 + number)} ferry."}))
+                feed_lines.append(
+                    json.dumps({"id": "same-id", "text": f"Story {number} about the {keyword(10_000 + number)} ferry."})
+                )
                 first = next((w for w, f, _ in expected if f == "first id"), None)
                 if first is None:
                     articles["same-id"] = keyword(10_000 + number)
-                expected.append((where, "first id" if first is None else "skipped",
-                                 None if first is None else "duplicate article id"))
+                expected.append(
+                    (
+                        where,
+                        "first id" if first is None else "skipped",
+                        None if first is None else "duplicate article id",
+                    )
+                )
             elif fate == "blank":
                 feed_lines.append("   ")  # not an input: nothing to account for
             else:
@@ -126,7 +139,7 @@ def build_inputs(root: Path, plan: list[tuple[str, str]], archive: Archive):
                 expected.append((where, "skipped", reason))
     if feed_lines:
         feed.write_text("\n".join(feed_lines) + "\n", encoding="utf-8")
-    for i, (where, fate, reason) in enumerate(expected):
+    for i, (where, fate, _reason) in enumerate(expected):
         if fate == "shared":
             articles[Path(where).stem] = None  # found by text, not keyword
             expected[i] = (where, "indexed", None)
@@ -136,8 +149,9 @@ def build_inputs(root: Path, plan: list[tuple[str, str]], archive: Archive):
 
 
 def index(index_dir: Path, *paths: Path) -> dict:
-    result = CliRunner().invoke(main, ["index", "--json", "--index", str(index_dir), *map(str, paths)],
-                                env={"NEWSDESK_MODEL": "hashing"})
+    result = CliRunner().invoke(
+        main, ["index", "--json", "--index", str(index_dir), *map(str, paths)], env={"NEWSDESK_MODEL": "hashing"}
+    )
     assert result.exit_code == 0 and result.exception is None, result.output
     return json.loads(result.stdout)
 
@@ -149,8 +163,9 @@ def find(index_dir: Path, word: str):
 
 txt_fates = st.sampled_from(["good", "good", "good", "duplicate text", "unsupported", *BAD_TXT])
 line_fates = st.sampled_from(["good", "good", "good", "duplicate id", "blank", *BAD_LINES])
-plans = st.lists(st.one_of(st.tuples(st.just("txt"), txt_fates), st.tuples(st.just("jsonl"), line_fates)),
-                 min_size=1, max_size=14)
+plans = st.lists(
+    st.one_of(st.tuples(st.just("txt"), txt_fates), st.tuples(st.just("jsonl"), line_fates)), min_size=1, max_size=14
+)
 
 
 def check_summary(summary: dict, expected: list[tuple[str, str, str | None]]) -> None:
@@ -186,8 +201,10 @@ def test_every_input_is_accounted_for_and_every_kept_article_can_be_found(plan, 
                 keep[article_id] = word
                 continue
             story = article_id.startswith("story")
-            action = data.draw(st.sampled_from(["keep", "edit", "delete", "damage"] if story else ["keep", "edit", "delete"]),
-                               label=article_id)
+            action = data.draw(
+                st.sampled_from(["keep", "edit", "delete", "damage"] if story else ["keep", "edit", "delete"]),
+                label=article_id,
+            )
             if action == "keep":
                 keep[article_id] = word
             elif action == "edit":
@@ -208,7 +225,11 @@ def test_every_input_is_accounted_for_and_every_kept_article_can_be_found(plan, 
         second = index(index_dir, root)
         assert second["read"] == second["indexed"] + second["updated"] + second["unchanged"] + len(second["skipped"])
         assert (second["indexed"], second["updated"], second["unchanged"], second["removed"]) == (
-            1, len(updated), len(keep), len(removed))
+            1,
+            len(updated),
+            len(keep),
+            len(removed),
+        )
         damaged = {f"{root / article_id}.txt" for article_id in still_there if article_id.startswith("story")}
         assert damaged <= {p["where"] for p in second["skipped"] if p["reason"] == "binary file"}
         tally["inputs"] += second["read"]
@@ -241,8 +262,11 @@ def delete(root: Path, article_id: str) -> None:
         (root / f"{article_id}.txt").unlink()
         return
     feed = root / "feed.jsonl"
-    lines = [line for line in feed.read_text(encoding="utf-8").splitlines()
-             if not (line.startswith("{") and f'"id": "{article_id}"' in line)]
+    lines = [
+        line
+        for line in feed.read_text(encoding="utf-8").splitlines()
+        if not (line.startswith("{") and f'"id": "{article_id}"' in line)
+    ]
     feed.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -250,25 +274,60 @@ def test_the_printed_summary_names_each_kind_of_skip_and_adds_up(tmp_path):
     root = tmp_path / "archive"
     archive = Archive(root)
     root.mkdir()
-    plan = [("txt", "good"), ("txt", "good"), ("txt", "empty"), ("txt", "binary"), ("txt", "latin-1"), ("txt", "unsupported"),
-            ("jsonl", "good"), ("jsonl", "malformed"), ("jsonl", "not an object"), ("jsonl", "no text"),
-            ("jsonl", "duplicate id"), ("jsonl", "duplicate id"), ("jsonl", "blank")]
+    plan = [
+        ("txt", "good"),
+        ("txt", "good"),
+        ("txt", "empty"),
+        ("txt", "binary"),
+        ("txt", "latin-1"),
+        ("txt", "unsupported"),
+        ("jsonl", "good"),
+        ("jsonl", "malformed"),
+        ("jsonl", "not an object"),
+        ("jsonl", "no text"),
+        ("jsonl", "duplicate id"),
+        ("jsonl", "duplicate id"),
+        ("jsonl", "blank"),
+    ]
     build_inputs(root, plan, archive)
-    result = CliRunner().invoke(main, ["index", "--index", str(tmp_path / "index"), str(root)], env={"NEWSDESK_MODEL": "hashing"})
+    result = CliRunner().invoke(
+        main, ["index", "--index", str(tmp_path / "index"), str(root)], env={"NEWSDESK_MODEL": "hashing"}
+    )
     assert result.exit_code == 0, result.output
     [line] = [line for line in result.stdout.splitlines() if line.startswith("read ")]
     counts = {name: int(n) for name, n in re.findall(r"(read|indexed|updated|unchanged|removed|skipped) (\d+)", line)}
     assert counts == {"read": 12, "indexed": 4, "updated": 0, "unchanged": 0, "removed": 0, "skipped": 8}, line
-    for kind in ("binary file", "empty article", "malformed JSON", "not UTF-8", "unsupported file type", "duplicate article id"):
+    for kind in (
+        "binary file",
+        "empty article",
+        "malformed JSON",
+        "not UTF-8",
+        "unsupported file type",
+        "duplicate article id",
+    ):
         assert kind in line, f"the summary should count {kind!r}: {line}"
-    for where in ("story02.txt", "story03.txt", "story04.txt", "story05.pdf", "feed.jsonl:2", "feed.jsonl:3", "feed.jsonl:4", "feed.jsonl:6"):
+    for where in (
+        "story02.txt",
+        "story03.txt",
+        "story04.txt",
+        "story05.pdf",
+        "feed.jsonl:2",
+        "feed.jsonl:3",
+        "feed.jsonl:4",
+        "feed.jsonl:6",
+    ):
         assert f"{where}: " in result.stderr, f"{where} should be named with its reason"
 
 
 def test_files_with_the_same_name_in_different_folders_are_different_articles(tmp_path):
-    for year, text in (("2024", "The ferry to Ystad sails at noon."), ("2025", "The council approved the budget on Monday.")):
+    for year, text in (
+        ("2024", "The ferry to Ystad sails at noon."),
+        ("2025", "The council approved the budget on Monday."),
+    ):
         write_article(tmp_path / "archive" / year, "report.txt", text)
-        (tmp_path / "archive" / year / "feed.jsonl").write_text(json.dumps({"text": f"Harbour fees rose in {year}."}) + "\n")
+        (tmp_path / "archive" / year / "feed.jsonl").write_text(
+            json.dumps({"text": f"Harbour fees rose in {year}."}) + "\n"
+        )
     summary = index(tmp_path / "index", tmp_path / "archive")
     assert (summary["indexed"], summary["skipped"]) == (4, [])
     assert find(tmp_path / "index", "ferry Ystad")[0].article_id == "2024/report"

@@ -20,17 +20,16 @@ from pathlib import Path
 
 import pytest
 from telegram import Update
+from test_reliability_crash import news_archive
+from test_reliability_fuzz import hashing
+from test_reliability_report import record_figures
+from test_telegram_bot import TOKEN, RecordingRequest, inline_update, message_update
 
 from bot import telegram_format as fmt
 from bot.telegram_bot import build_application, make_bot
 from bot.telegram_settings import Secret, TelegramSettings
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
-
-from test_reliability_crash import news_archive
-from test_reliability_fuzz import hashing
-from test_reliability_report import record_figures
-from test_telegram_bot import TOKEN, RecordingRequest, inline_update, message_update
 
 pytestmark = pytest.mark.slow
 
@@ -88,8 +87,18 @@ def people(questions: list[str]) -> list[dict]:
     out = []
     for number, question in enumerate(questions):
         user = 1000 + number
-        route = ("private", "private", "private", "private", "private", "private", "private", "ask", "mention",
-                 "inline")[number % 10]
+        route = (
+            "private",
+            "private",
+            "private",
+            "private",
+            "private",
+            "private",
+            "private",
+            "ask",
+            "mention",
+            "inline",
+        )[number % 10]
         chat = user if route == "private" else -user
         if route == "inline":
             update = inline_update(question, user=user)
@@ -180,21 +189,28 @@ def seed_questions() -> list[str]:
 def archive_answerer(tmp_path_factory):
     """The real answering core over 12,000 sentences, with the fast hashing encoder."""
     work = tmp_path_factory.mktemp("load")
-    Indexer(hashing(work / "index"), work / "index", progress=False).index_paths([news_archive(work / "archive", 0, 1200)])
+    Indexer(hashing(work / "index"), work / "index", progress=False).index_paths(
+        [news_archive(work / "archive", 0, 1200)]
+    )
     return open_answerer(hashing(work / "index"))
 
 
 def archive_questions() -> list[str]:
     topics = ("council budget", "harbour ferry", "storm damage", "school teachers", "river flood", "court ruling")
-    return [f"how many cases did the {topics[n * 7 % 1200 % 6]} report {n * 7 % 1200}-{n % 10} count?" for n in range(USERS)]
+    return [
+        f"how many cases did the {topics[n * 7 % 1200 % 6]} report {n * 7 % 1200}-{n % 10} count?" for n in range(USERS)
+    ]
 
 
 # The stall limit is asserted with the real model, which is what people are served by: its
 # encoder runs in torch, outside the GIL. The hashing encoder (tests only) is pure Python, so four
 # worker threads contend with the loop for the GIL; its stall is reported as the worst case.
-@pytest.mark.parametrize("model, stall_limited", [("hashing", False), pytest.param("minilm", True, marks=pytest.mark.model)])
+@pytest.mark.parametrize(
+    "model, stall_limited", [("hashing", False), pytest.param("minilm", True, marks=pytest.mark.model)]
+)
 async def test_fifty_people_asking_at_once_each_get_their_answer_once_in_their_chat_and_the_loop_never_stalls(
-        request, model, stall_limited):
+    request, model, stall_limited
+):
     if model == "minilm":
         answerer, questions = request.getfixturevalue("seed_answerer"), seed_questions()
     else:
@@ -211,13 +227,17 @@ async def test_fifty_people_asking_at_once_each_get_their_answer_once_in_their_c
     times = sorted(when - started for when in replied(transport, crowd).values())
     computing = sorted(counting.seconds)
     figures = {
-        "users": len(crowd), "routes": {r: sum(p["route"] == r for p in crowd) for r in ("private", "ask", "mention", "inline")},
+        "users": len(crowd),
+        "routes": {r: sum(p["route"] == r for p in crowd) for r in ("private", "ask", "mention", "inline")},
         "answer_seconds_p50": round(statistics.median(times), 3),
-        "answer_seconds_p95": round(statistics.quantiles(times, n=20)[18], 3), "answer_seconds_max": round(times[-1], 3),
+        "answer_seconds_p95": round(statistics.quantiles(times, n=20)[18], 3),
+        "answer_seconds_max": round(times[-1], 3),
         "compute_ms_p50": round(statistics.median(computing) * 1000, 1),
         "compute_ms_p95": round(statistics.quantiles(computing, n=20)[18] * 1000, 1),
-        "max_stall_ms": round(attempts[-1][0] * 1000, 1), "idle_loop_max_lateness_ms": round(attempts[-1][1] * 1000, 1),
-        "ticks": attempts[-1][2], "stall_ms_by_attempt": [round(a[0] * 1000, 1) for a in attempts],
+        "max_stall_ms": round(attempts[-1][0] * 1000, 1),
+        "idle_loop_max_lateness_ms": round(attempts[-1][1] * 1000, 1),
+        "ticks": attempts[-1][2],
+        "stall_ms_by_attempt": [round(a[0] * 1000, 1) for a in attempts],
     }
     record_figures(f"load ({model})", **figures)
     assert len(times) == USERS

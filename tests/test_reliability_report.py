@@ -47,7 +47,8 @@ def reliability_tests() -> dict[str, list[str]]:
     for path in sorted(TESTS.glob("test_reliability_*.py")):
         tree = ast.parse(path.read_text(encoding="utf-8"))
         found[path.stem] = [
-            node.name for node in tree.body
+            node.name
+            for node in tree.body
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")
         ]
     return found
@@ -71,6 +72,7 @@ def test_every_property_of_the_issue_has_a_section_in_the_report():
 
 
 # --- driving the real bot ---------------------------------------------------------------------
+
 
 def unthrottled_bot(settings, request):
     """make_bot's client, minus Telegram's flood pacing (which only slows a fuzz run down)."""
@@ -151,8 +153,9 @@ def telegram_message(text: str, *, user: int, chat: int | None = None) -> dict:
         command_end = len(command)
         entities.append({"type": "bot_command", "offset": 0, "length": utf16_len(command)})
     entities += [
-        {"type": "mention", "offset": utf16_len(text[:m.start()]), "length": utf16_len(m.group())}
-        for m in re.finditer(r"@\w+", text) if m.start() >= command_end
+        {"type": "mention", "offset": utf16_len(text[: m.start()]), "length": utf16_len(m.group())}
+        for m in re.finditer(r"@\w+", text)
+        if m.start() >= command_end
     ]
     if entities:
         message["entities"] = entities

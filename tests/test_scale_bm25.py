@@ -38,7 +38,9 @@ def test_base_and_delta_with_deletions_score_like_a_rebuild_of_the_live_document
 
 
 def test_top_never_returns_a_deleted_document():
-    index = BM25Index([Postings.build([["storm"], ["storm", "power"]]), Postings.build([["storm"]])], deleted=[[1], None])
+    index = BM25Index(
+        [Postings.build([["storm"], ["storm", "power"]]), Postings.build([["storm"]])], deleted=[[1], None]
+    )
     ids, scores = index.top(["storm", "power"], 5)
     assert sorted(ids.tolist()) == [0, 2] and (scores > 0).all()
 

@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from conftest import write_article
 
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
@@ -12,8 +13,6 @@ from retrieval.search_index import load_search_index
 from retrieval.store import IndexStore, StoreError
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Article
-
-from conftest import write_article
 
 STORM = "A storm cut power to 15,000 homes in the valley. Crews restored electricity by Tuesday evening."
 
@@ -24,14 +23,19 @@ def _index(settings, folder, **kwargs):
 
 def _segment_files(settings) -> dict[str, tuple[int, int]]:
     root = IndexStore(settings.index_dir).root
-    return {p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
-            for p in (root / "segments").rglob("*") if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_ino, p.stat().st_mtime_ns)
+        for p in (root / "segments").rglob("*")
+        if p.is_file()
+    }
 
 
 def test_adding_an_article_writes_a_small_segment_and_touches_nothing_on_disk(fake_settings, tiny_corpus, tmp_path):
     _index(fake_settings, tiny_corpus)
     before = _segment_files(fake_settings)
-    today = write_article(tmp_path / "today", "ferry.txt", "The ferry to the island resumes on Monday. Tickets cost 9 dollars.")
+    today = write_article(
+        tmp_path / "today", "ferry.txt", "The ferry to the island resumes on Monday. Tickets cost 9 dollars."
+    )
     report = _index(fake_settings, today)
     assert (report.indexed, report.encoded) == (1, 2)
     after = _segment_files(fake_settings)
@@ -40,7 +44,9 @@ def test_adding_an_article_writes_a_small_segment_and_touches_nothing_on_disk(fa
     assert manifest["counts"]["segments"] == 2 and manifest["counts"]["articles"] == 4
 
 
-def test_updated_and_removed_articles_are_never_returned_and_ranking_equals_a_rebuild(fake_settings, tiny_corpus, tmp_path):
+def test_updated_and_removed_articles_are_never_returned_and_ranking_equals_a_rebuild(
+    fake_settings, tiny_corpus, tmp_path
+):
     _index(fake_settings, tiny_corpus)
     write_article(tiny_corpus, "storm.txt", STORM, "2024-03-05")
     (tiny_corpus / "school.txt").unlink()
@@ -77,7 +83,9 @@ def test_too_many_segments_are_merged_without_encoding_again(fake_settings, tiny
     fake_settings.data.setdefault("index", {})["max_segments"] = 2
     _index(fake_settings, tiny_corpus)
     for day in range(3):
-        folder = write_article(tmp_path / f"day{day}", f"news{day}.txt", f"Council news number {day} was read aloud today.")
+        folder = write_article(
+            tmp_path / f"day{day}", f"news{day}.txt", f"Council news number {day} was read aloud today."
+        )
         report = _index(fake_settings, folder)
         assert report.encoded == 1
     manifest = IndexStore(fake_settings.index_dir).current().manifest
@@ -98,7 +106,9 @@ def test_a_mostly_deleted_segment_is_rewritten_without_its_dead_sentences(fake_s
     assert index.size == manifest["counts"]["sentences"]
 
 
-def test_a_crash_after_the_segment_is_written_leaves_the_previous_index_and_cleans_up(fake_settings, tiny_corpus, tmp_path, monkeypatch):
+def test_a_crash_after_the_segment_is_written_leaves_the_previous_index_and_cleans_up(
+    fake_settings, tiny_corpus, tmp_path, monkeypatch
+):
     _index(fake_settings, tiny_corpus)
     before = open_answerer(fake_settings).ask("harbour bridge cost").evidence[0].text
     today = write_article(tmp_path / "today", "ferry.txt", "The ferry to the island resumes on Monday.")
@@ -125,7 +135,9 @@ def test_segments_no_generation_uses_are_removed(fake_settings, tiny_corpus):
         _index(fake_settings, tiny_corpus)
     store = IndexStore(fake_settings.index_dir)
     kept = {json.loads((g / "manifest.json").read_text())["generation"] for g in store.root.glob("gen-*")}
-    used = {s["name"] for g in store.root.glob("gen-*") for s in json.loads((g / "manifest.json").read_text())["segments"]}
+    used = {
+        s["name"] for g in store.root.glob("gen-*") for s in json.loads((g / "manifest.json").read_text())["segments"]
+    }
     assert len(kept) == 2 and {p.name for p in (store.root / "segments").iterdir()} == used
 
 
@@ -161,8 +173,13 @@ def test_a_store_of_an_older_format_is_refused_with_the_fix(fake_settings, tiny_
 
 def test_articles_given_in_memory_keep_their_order_across_segments(fake_settings):
     indexer = Indexer(fake_settings, progress=False)
-    indexer.index_articles([Article(id="a", text="Alpha story about harbours."), Article(id="b", text="Beta story about storms.")], scope="feed")
-    Indexer(fake_settings, progress=False).index_articles([Article(id="c", text="Gamma story about schools.")], scope="other")
+    indexer.index_articles(
+        [Article(id="a", text="Alpha story about harbours."), Article(id="b", text="Beta story about storms.")],
+        scope="feed",
+    )
+    Indexer(fake_settings, progress=False).index_articles(
+        [Article(id="c", text="Gamma story about schools.")], scope="other"
+    )
     index = load_search_index(IndexStore(fake_settings.index_dir))
     assert [index.article_of(i)["id"] for i in range(index.size)] == ["a", "b", "c"]
     assert [index.texts[i] for i in range(index.size)][-1] == "Gamma story about schools."
@@ -171,7 +188,10 @@ def test_articles_given_in_memory_keep_their_order_across_segments(fake_settings
 
 def test_the_sentences_of_chosen_passages_are_found_across_segments(fake_settings, tiny_corpus, tmp_path):
     _index(fake_settings, tiny_corpus)
-    _index(fake_settings, write_article(tmp_path / "today", "ferry.txt", "Ferries resume. Tickets cost 9 dollars.\n\nThe port reopens."))
+    _index(
+        fake_settings,
+        write_article(tmp_path / "today", "ferry.txt", "Ferries resume. Tickets cost 9 dollars.\n\nThe port reopens."),
+    )
     index = load_search_index(IndexStore(fake_settings.index_dir))
     chunks = np.array([0, index.sentence_chunk[-1]])
     expected = np.flatnonzero(np.isin(index.sentence_chunk, chunks))

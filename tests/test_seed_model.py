@@ -5,7 +5,6 @@ import subprocess
 import sys
 
 import pytest
-
 from conftest import HEADLINE, SENTENCE_1700, SENTENCE_5000
 
 pytestmark = pytest.mark.model
@@ -41,7 +40,9 @@ def test_answerable_question_is_answered(seed_answerer):
 def test_cli_json_over_the_seed_index(seed_index):
     out = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ask", "--json", "--index", str(seed_index), HEADLINE],
-        capture_output=True, text=True, check=True,
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     data = json.loads(out)
     texts = [e["text"] for e in data["evidence"][:3]]
@@ -70,7 +71,9 @@ def _ask_json(seed_index, *flags, env=None):
 
     run = subprocess.run(
         [sys.executable, "-m", "bot.cli", "ask", "--json", "--index", str(seed_index), *flags, HEADLINE],
-        capture_output=True, text=True, env={**os.environ, **(env or {})},
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
     )
     return run
 

@@ -18,6 +18,7 @@ import time
 import httpx
 import pytest
 from click.testing import CliRunner
+from conftest import write_article
 from starlette.testclient import TestClient
 
 from bot.answer_schema import component_schemas
@@ -27,8 +28,6 @@ from bot.serve_app import ServeConfig, Service, create_app
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
 from retrieval.types import Answer, Evidence, TimelineEntry
-
-from conftest import write_article
 
 QUESTION = "how many homes lost power?"
 
@@ -89,16 +88,21 @@ def test_a_missing_question_is_the_empty_question(client):
     assert response.status_code == 400 and response.json()["error"].startswith("The question is empty")
 
 
-@pytest.mark.parametrize(("params", "words"), [
-    ({"k": "0"}, "Invalid value for 'k': 0 is not in the range 1<=x<=100."),
-    ({"k": "many"}, "Invalid value for 'k': 'many' is not a valid integer range."),
-    ({"mode": "magic"}, "Invalid value for 'mode': 'magic' is not one of 'bm25', 'dense', 'hybrid'."),
-])
+@pytest.mark.parametrize(
+    ("params", "words"),
+    [
+        ({"k": "0"}, "Invalid value for 'k': 0 is not in the range 1<=x<=100."),
+        ({"k": "many"}, "Invalid value for 'k': 'many' is not a valid integer range."),
+        ({"mode": "magic"}, "Invalid value for 'mode': 'magic' is not one of 'bm25', 'dense', 'hybrid'."),
+    ],
+)
 def test_bad_parameters_get_400_in_the_cli_words(client, params, words):
     response = client.get("/ask", params={"q": QUESTION, **params})
     assert (response.status_code, response.json()["error"]) == (400, words)
     flag = "--k" if "k" in params else "--mode"
-    cli = CliRunner().invoke(main, ["ask", flag, next(iter(params.values())), QUESTION], env={"NEWSDESK_MODEL": "hashing"})
+    cli = CliRunner().invoke(
+        main, ["ask", flag, next(iter(params.values())), QUESTION], env={"NEWSDESK_MODEL": "hashing"}
+    )
     assert words.split(": ", 1)[1] in cli.output  # the CLI says the same after naming its option
 
 
@@ -115,8 +119,12 @@ def test_filters_restrict_the_evidence_and_come_back_in_the_answer(client):
     posted = client.post("/ask", json={"q": "bridge", "source": ["SCHOOL"], "until": "2024-02-28"}).json()
     assert {e["source"] for e in posted["evidence"]} == {"school"}
     assert client.get("/ask", params={"q": "bridge", "source": "harbour,school"}).json()["filters"]["sources"] == [
-        "harbour", "school"]
-    assert client.get("/ask", params={"q": QUESTION, "since": ""}).json()["filters"]["since"] is None  # an empty form field
+        "harbour",
+        "school",
+    ]
+    assert (
+        client.get("/ask", params={"q": QUESTION, "since": ""}).json()["filters"]["since"] is None
+    )  # an empty form field
 
 
 def test_a_filter_that_matches_nothing_answers_200_with_a_note(client):
@@ -125,12 +133,15 @@ def test_a_filter_that_matches_nothing_answers_200_with_a_note(client):
     assert "No article matches source nobody" in body["note"]
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"since": "2024-13-01"}, "'since': since '2024-13-01' is not a date: write it as YYYY-MM-DD"),
-    ({"until": "yesterday"}, "'until': until 'yesterday' is not a date"),
-    ({"since": "2024-03-02", "until": "2024-03-01"}, "swap them"),
-    ({"as_of": "soon"}, "'as_of': as_of 'soon' is not a date"),
-])
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"since": "2024-13-01"}, "'since': since '2024-13-01' is not a date: write it as YYYY-MM-DD"),
+        ({"until": "yesterday"}, "'until': until 'yesterday' is not a date"),
+        ({"since": "2024-03-02", "until": "2024-03-01"}, "swap them"),
+        ({"as_of": "soon"}, "'as_of': as_of 'soon' is not a date"),
+    ],
+)
 def test_bad_filters_get_400_naming_the_fix(client, params, words):
     response = client.get("/ask", params={"q": QUESTION, **params})
     assert response.status_code == 400 and words in response.json()["error"]
@@ -338,7 +349,9 @@ def test_a_newly_committed_generation_is_answered_from_without_a_restart(indexed
     with client_for(Service(ServeConfig(rate_per_minute=0)).ready_with(live)) as client:
         question = "how many lighthouses were repainted?"
         assert "lighthouses" not in client.get("/ask", params={"q": question}).json()["evidence"][0]["text"]
-        write_article(tiny_corpus, "lighthouse.txt", "Volunteers repainted 14 lighthouses along the coast.", "2024-03-09")
+        write_article(
+            tiny_corpus, "lighthouse.txt", "Volunteers repainted 14 lighthouses along the coast.", "2024-03-09"
+        )
         Indexer(indexed, progress=False).index_paths([tiny_corpus])
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
@@ -375,7 +388,10 @@ def test_the_command_binds_loopback_by_default_and_warns_beyond_it_without_a_tok
     loud = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0", "--port", "9000"])
     assert quiet.exit_code == 0 and loud.exit_code == 0
     assert "warning" not in quiet.output and "without NEWSDESK_API_TOKEN" in loud.output
-    assert [(r["host"], r["port"], r["access_log"]) for r in runs] == [("127.0.0.1", 8000, False), ("0.0.0.0", 9000, False)]
+    assert [(r["host"], r["port"], r["access_log"]) for r in runs] == [
+        ("127.0.0.1", 8000, False),
+        ("0.0.0.0", 9000, False),
+    ]
     monkeypatch.setenv("NEWSDESK_API_TOKEN", "t0ken")
     with_token = CliRunner().invoke(main, ["serve", "--host", "0.0.0.0"])
     assert "warning" not in with_token.output and "t0ken" not in with_token.output

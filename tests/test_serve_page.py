@@ -11,6 +11,7 @@ from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from conftest import write_jsonl
 from starlette.testclient import TestClient
 
 from bot.live_index import LiveAnswerer, read_pointer
@@ -20,11 +21,36 @@ from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
 from retrieval.types import Answer, Evidence, TimelineEntry
 
-from conftest import write_jsonl
-
-PAGE_TAGS = {"html", "head", "meta", "title", "style", "body", "header", "h1", "h2", "a", "span", "form", "div",
-             "input", "button", "details", "summary", "label", "select", "option", "main", "p", "section", "ol",
-             "li", "time", "mark", "cite"}
+PAGE_TAGS = {
+    "html",
+    "head",
+    "meta",
+    "title",
+    "style",
+    "body",
+    "header",
+    "h1",
+    "h2",
+    "a",
+    "span",
+    "form",
+    "div",
+    "input",
+    "button",
+    "details",
+    "summary",
+    "label",
+    "select",
+    "option",
+    "main",
+    "p",
+    "section",
+    "ol",
+    "li",
+    "time",
+    "mark",
+    "cite",
+}
 HOSTILE = [
     "<script>alert(1)</script>",
     '"><img src=x onerror=alert(2)>',
@@ -69,10 +95,19 @@ def evidence(text: str, **fields) -> Evidence:
 
 
 def test_cards_mark_answer_spans_and_show_date_source_link_and_copies():
-    first = evidence("About 1,700 soldiers are going to Poland.", highlights=[(6, 11)], also_in=2,
-                     url="https://news.example/a1", title="Troops to Poland")
-    answer = Answer(question="how many troops?", evidence=[first], note="The figures differ.",
-                    timeline=[TimelineEntry("2022-02-17", "ap", "5,000", "…"), TimelineEntry("2022-02-10", "wire", "1,700", "…")])
+    first = evidence(
+        "About 1,700 soldiers are going to Poland.",
+        highlights=[(6, 11)],
+        also_in=2,
+        url="https://news.example/a1",
+        title="Troops to Poland",
+    )
+    answer = Answer(
+        question="how many troops?",
+        evidence=[first],
+        note="The figures differ.",
+        timeline=[TimelineEntry("2022-02-17", "ap", "5,000", "…"), TimelineEntry("2022-02-10", "wire", "1,700", "…")],
+    )
     html = render_page({"q": "how many troops?", "k": "3"}, answer=answer)
     page = assert_only_own_markup(html)
     assert "About <mark>1,700</mark> soldiers" in html
@@ -85,15 +120,29 @@ def test_cards_mark_answer_spans_and_show_date_source_link_and_copies():
     assert parse_qs(urlsplit(permalink).query) == {"q": ["how many troops?"], "k": ["3"]}
     assert ("input", {"type": "number", "name": "k", "min": "1", "max": "100", "value": "3"}) in page.tags
     assert {attrs.get("name") for tag, attrs in page.tags if tag in ("input", "select")} == {
-        "q", "since", "until", "source", "mode", "k"}
+        "q",
+        "since",
+        "until",
+        "source",
+        "mode",
+        "k",
+    }
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_hostile_strings_in_every_field_come_back_as_text(hostile):
-    card = evidence(f"Officials said {hostile} 40 boats sank.", title=hostile, source=hostile, date=hostile,
-                    url=f"javascript:alert(5)//{hostile}", article_id=hostile, highlights=[(0, 9), (5, 3), (30, 400)])
-    answer = Answer(question=hostile, evidence=[card], note=hostile,
-                    timeline=[TimelineEntry(hostile, hostile, hostile, hostile)])
+    card = evidence(
+        f"Officials said {hostile} 40 boats sank.",
+        title=hostile,
+        source=hostile,
+        date=hostile,
+        url=f"javascript:alert(5)//{hostile}",
+        article_id=hostile,
+        highlights=[(0, 9), (5, 3), (30, 400)],
+    )
+    answer = Answer(
+        question=hostile, evidence=[card], note=hostile, timeline=[TimelineEntry(hostile, hostile, hostile, hostile)]
+    )
     form = {"q": hostile, "k": hostile, "mode": hostile, "since": hostile, "until": hostile, "source": hostile}
     html = render_page(form, answer=answer, error=hostile, stats={"articles": 1, "sentences": 2, "date_min": hostile})
     page = assert_only_own_markup(html)
@@ -106,11 +155,20 @@ def test_marked_escapes_around_and_inside_spans():
     assert marked("x & y", []) == "x &amp; y"
 
 
-@pytest.mark.parametrize(("url", "kept"), [
-    ("https://a.example/x?y=1", True), ("http://a.example", True), (" HTTPS://A.EXAMPLE ", True),
-    ("javascript:alert(1)", False), ("JaVaScRiPt:alert(1)", False), ("data:text/html,x", False),
-    ("//evil.example", False), ("", False), ("http://[::1", False),
-])
+@pytest.mark.parametrize(
+    ("url", "kept"),
+    [
+        ("https://a.example/x?y=1", True),
+        ("http://a.example", True),
+        (" HTTPS://A.EXAMPLE ", True),
+        ("javascript:alert(1)", False),
+        ("JaVaScRiPt:alert(1)", False),
+        ("data:text/html,x", False),
+        ("//evil.example", False),
+        ("", False),
+        ("http://[::1", False),
+    ],
+)
 def test_only_http_links_are_links(url, kept):
     assert bool(safe_url(url)) is kept
 
@@ -118,8 +176,14 @@ def test_only_http_links_are_links(url, kept):
 @pytest.fixture
 def hostile_client(fake_settings, tmp_path):
     rows = [
-        {"id": f"h{n}", "title": hostile, "source": hostile, "url": "javascript:alert(1)", "date": "2024-03-0" + str(n + 1),
-         "text": f"Officials said {hostile} 40 boats sank in the harbour storm."}
+        {
+            "id": f"h{n}",
+            "title": hostile,
+            "source": hostile,
+            "url": "javascript:alert(1)",
+            "date": "2024-03-0" + str(n + 1),
+            "text": f"Officials said {hostile} 40 boats sank in the harbour storm.",
+        }
         for n, hostile in enumerate(HOSTILE)
     ]
     Indexer(fake_settings, progress=False).index_paths([write_jsonl(tmp_path / "hostile.jsonl", rows)])
@@ -128,8 +192,10 @@ def hostile_client(fake_settings, tmp_path):
         yield client
 
 
-@pytest.mark.parametrize("question", ["how many boats sank?", "how many boats <script>alert(6)</script> sank?",
-                                      '"><svg onload=alert(7)> boats'])
+@pytest.mark.parametrize(
+    "question",
+    ["how many boats sank?", "how many boats <script>alert(6)</script> sank?", '"><svg onload=alert(7)> boats'],
+)
 def test_hostile_articles_and_questions_are_escaped_on_the_served_page(hostile_client, question):
     response = hostile_client.get("/", params={"q": question})
     assert response.status_code == 200

@@ -24,8 +24,10 @@ def _corpus(n: int, seed: int = 0) -> list[list[str]]:
 
 def test_matches_are_the_positive_dense_scores_bit_for_bit():
     corpus = _corpus(600, seed=4)
-    index = BM25Index([Postings.build(corpus[:250]), Postings.build(corpus[250:500]), Postings.build(corpus[500:])],
-                      deleted=[[3, 17], None, [0, 99]])
+    index = BM25Index(
+        [Postings.build(corpus[:250]), Postings.build(corpus[250:500]), Postings.build(corpus[500:])],
+        deleted=[[3, 17], None, [0, 99]],
+    )
     for query in (["w1", "w7", "é"], ["w3", "w3"], ["w39"], ["nothing"], []):
         dense = index.scores(query)
         ids, scores = index.matches(query)
@@ -107,9 +109,14 @@ def _dense_collect(index, tokenizer, question_tokens, query_vector, kind, questi
 
 
 SENTENCES = [
-    "The storm cut power to 12,000 homes.", "Crews restored power by Tuesday.", "The council met on Monday.",
-    "Mayor Ana Ruiz opened the bridge.", "The bridge cost 40 million dollars.", "Power returned to the valley.",
-    "Teachers were hired in the district.", "The storm moved east.",
+    "The storm cut power to 12,000 homes.",
+    "Crews restored power by Tuesday.",
+    "The council met on Monday.",
+    "Mayor Ana Ruiz opened the bridge.",
+    "The bridge cost 40 million dollars.",
+    "Power returned to the valley.",
+    "Teachers were hired in the district.",
+    "The storm moved east.",
 ]
 
 
@@ -133,15 +140,23 @@ def test_collect_gathers_the_same_candidates_and_features_as_the_dense_arrays(ti
     answerer = tied_answerer
     index = answerer.index
     assert index.bm25.live < index.bm25.size  # the deleted article's sentences are still in the index
-    for question in ("how many homes lost power in the storm?", "who opened the bridge?", "storm power valley",
-                     "when did crews restore power?", "teachers district", "zebra"):
+    for question in (
+        "how many homes lost power in the storm?",
+        "who opened the bridge?",
+        "storm power valley",
+        "when did crews restore power?",
+        "teachers district",
+        "zebra",
+    ):
         tokens = answerer.tokenizer(question)
         vector = answerer.encoder.encode([question])[0]
         kind = question_type(question)
-        got = answerer.reranker.collect(index, answerer.tokenizer, tokens, vector, kind, question,
-                                        n_candidates, n_passages)
-        ids, features = _dense_collect(index, answerer.tokenizer, tokens, vector, kind, question,
-                                       n_candidates, n_passages)
+        got = answerer.reranker.collect(
+            index, answerer.tokenizer, tokens, vector, kind, question, n_candidates, n_passages
+        )
+        ids, features = _dense_collect(
+            index, answerer.tokenizer, tokens, vector, kind, question, n_candidates, n_passages
+        )
         assert got.ids.tolist() == ids.tolist()
         for name, values in features.items():
             assert np.array_equal(got.features[name], values), name
@@ -167,12 +182,36 @@ def test_word_pieces_are_the_tokenizers_own():
     tokenizer = _minilm_tokenizer()
     fast = WordPieces.for_tokenizer(tokenizer, threading.Lock())
     assert fast is not None
-    texts = [line for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
-             for line in path.read_text(encoding="utf-8").splitlines()]
+    texts = [
+        line
+        for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
+        for line in path.read_text(encoding="utf-8").splitlines()
+    ]
     rng = random.Random(0)
     alphabet = list("abcXYZ09 .,;:'\"[]()-_#$%\t\n\r\x00\x07\x0b\x7f") + [
-        "é", "’", "“", "—", "…", "中", "\u00a0", "\u200b", "ﬁ", "İ", "ß", "\ufffd", "[UNK]", "[SEP]", "##", "Ä",
-        "e\u0301", "°", "€", "½", "۔", "¿"]
+        "é",
+        "’",
+        "“",
+        "—",
+        "…",
+        "中",
+        "\u00a0",
+        "\u200b",
+        "ﬁ",
+        "İ",
+        "ß",
+        "\ufffd",
+        "[UNK]",
+        "[SEP]",
+        "##",
+        "Ä",
+        "e\u0301",
+        "°",
+        "€",
+        "½",
+        "۔",
+        "¿",
+    ]
     texts += ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(3000)]
     texts += ["x" * 150, "a " + "b" * 101 + " c", "U.S. troops: 1,700 (82nd Airborne) — “soon”…", ""]
     expected = [e.ids for e in tokenizer.encode_batch(texts, add_special_tokens=False)]
@@ -205,8 +244,9 @@ def test_one_question_encodes_to_the_same_vector_as_model_encode():
     for question in questions:
         torch.set_num_threads(1)  # as ``encode`` runs one text
         try:
-            expected = encoder.model.encode([question], normalize_embeddings=True, convert_to_numpy=True,
-                                            show_progress_bar=False)[0]
+            expected = encoder.model.encode(
+                [question], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            )[0]
         finally:
             torch.set_num_threads(threads)
         assert np.abs(encoder.encode([question])[0] - expected).max() <= 1e-6
@@ -219,11 +259,20 @@ def test_has_answer_span_is_whether_answer_spans_finds_one():
     from retrieval.config import PROJECT_ROOT
     from retrieval.split import SentenceSplitter
 
-    sentences = [s.text for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
-                 for s in SentenceSplitter().split(path.read_text(encoding="utf-8"))]
+    sentences = [
+        s.text
+        for path in sorted((PROJECT_ROOT / "seeds").glob("*.txt"))
+        for s in SentenceSplitter().split(path.read_text(encoding="utf-8"))
+    ]
     sentences += SENTENCES + ["", "At 4:51 p.m. on Route 49, 1,700 troops left.", "Monday", "The Pentagon said so."]
-    questions = ["how many US troops to Poland?", "when did it start?", "who is the Pentagon press secretary?",
-                 "where did they go?", "what did NATO say?", "how many troops on Route 49 at 4:51?"]
+    questions = [
+        "how many US troops to Poland?",
+        "when did it start?",
+        "who is the Pentagon press secretary?",
+        "where did they go?",
+        "what did NATO say?",
+        "how many troops on Route 49 at 4:51?",
+    ]
     for question in questions:
         for kind in AnswerType:
             for sentence in sentences:

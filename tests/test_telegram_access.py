@@ -69,4 +69,3 @@ def test_refused_attempts_do_not_use_up_the_quota():
 def test_a_limit_of_zero_turns_the_rate_limit_off():
     limiter = RateLimiter(limit=0, window=60, clock=Clock())
     assert all(limiter.acquire(1) == 0.0 for _ in range(100))
-

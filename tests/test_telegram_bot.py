@@ -26,7 +26,13 @@ from bot.telegram_settings import Secret, TelegramSettings
 from retrieval.types import Answer, Evidence, Filters, QuestionError
 
 TOKEN = "123456789:AAHsecretsecretsecretsecretXYZ"
-BOT_USER = {"id": 666, "is_bot": True, "first_name": "Newsdesk", "username": "NewsdeskTestBot", "supports_inline_queries": True}
+BOT_USER = {
+    "id": 666,
+    "is_bot": True,
+    "first_name": "Newsdesk",
+    "username": "NewsdeskTestBot",
+    "supports_inline_queries": True,
+}
 HEADLINE = "how many US troops to Poland?"
 _ids = itertools.count(1)
 
@@ -68,7 +74,13 @@ class RecordingRequest(BaseRequest):
             return BOT_USER
         if name == "sendMessage":
             chat = {"id": params["chat_id"], "type": "private" if int(params["chat_id"]) > 0 else "group"}
-            return {"message_id": next(_ids), "date": 1_700_000_000, "chat": chat, "text": params["text"], "from": BOT_USER}
+            return {
+                "message_id": next(_ids),
+                "date": 1_700_000_000,
+                "chat": chat,
+                "text": params["text"],
+                "from": BOT_USER,
+            }
         return True
 
     def sent(self, since: int = 0) -> list[Call]:
@@ -89,8 +101,12 @@ class StubAnswerer:
         self.release = threading.Event()
         self.release.set()
         self.evidence = [
-            evidence("About 1,700 U.S. soldiers are going to Poland.", "2022-02-10", "Pentagon wire", "https://example.com/a"),
-            evidence("The U.S. has started deploying 5,000 troops to Poland and Romania.", "2022-02-17", "Daily <News>"),
+            evidence(
+                "About 1,700 U.S. soldiers are going to Poland.", "2022-02-10", "Pentagon wire", "https://example.com/a"
+            ),
+            evidence(
+                "The U.S. has started deploying 5,000 troops to Poland and Romania.", "2022-02-17", "Daily <News>"
+            ),
         ]
 
     def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
@@ -109,12 +125,16 @@ class StubAnswerer:
         return {"articles": 2, "sentences": 47, "date_min": "2022-02-10", "date_max": "2022-02-17", "model": "stub"}
 
 
-def message_update(text: str | None = None, *, user: int = 1, chat: int | None = None, edited: bool = False, **content) -> dict:
+def message_update(
+    text: str | None = None, *, user: int = 1, chat: int | None = None, edited: bool = False, **content
+) -> dict:
     chat_id = user if chat is None else chat
     message: dict[str, Any] = {
         "message_id": next(_ids),
         "date": 1_700_000_000,
-        "chat": {"id": chat_id, "type": "private"} if chat_id > 0 else {"id": chat_id, "type": "group", "title": "Desk"},
+        "chat": {"id": chat_id, "type": "private"}
+        if chat_id > 0
+        else {"id": chat_id, "type": "group", "title": "Desk"},
         "from": {"id": user, "is_bot": False, "first_name": "Ann", "username": f"user{user}"},
         **content,
     }
@@ -126,7 +146,8 @@ def message_update(text: str | None = None, *, user: int = 1, chat: int | None =
             entities.append({"type": "bot_command", "offset": 0, "length": command_end})
         entities += [
             {"type": "mention", "offset": m.start(), "length": len(m.group())}
-            for m in re.finditer(r"@\w+", text) if m.start() >= command_end
+            for m in re.finditer(r"@\w+", text)
+            if m.start() >= command_end
         ]
         if entities:
             message["entities"] = entities
@@ -135,7 +156,10 @@ def message_update(text: str | None = None, *, user: int = 1, chat: int | None =
 
 def inline_update(query: str, *, user: int = 1) -> dict:
     sender = {"id": user, "is_bot": False, "first_name": "Ann"}
-    return {"update_id": next(_ids), "inline_query": {"id": str(next(_ids)), "from": sender, "query": query, "offset": ""}}
+    return {
+        "update_id": next(_ids),
+        "inline_query": {"id": str(next(_ids)), "from": sender, "query": query, "offset": ""},
+    }
 
 
 class Harness:
@@ -184,7 +208,7 @@ async def make_bot_with(answerer: StubAnswerer, **settings: Any):
 async def test_a_private_text_message_is_answered_with_dated_sourced_evidence(bot):
     [reply] = await bot.say(HEADLINE)
     assert "About 1,700 U.S. soldiers are going to Poland." in reply
-    assert "2022-02-10 · <a href=\"https://example.com/a\">Pentagon wire</a>" in reply
+    assert '2022-02-10 · <a href="https://example.com/a">Pentagon wire</a>' in reply
     assert "2022-02-17 · Daily &lt;News&gt;" in reply
     assert bot.answerer.questions == [HEADLINE]
 
@@ -234,7 +258,7 @@ async def test_an_edited_message_is_not_answered_again(bot):
 
 
 async def test_filter_words_in_a_question_become_filters_and_leave_the_question(bot):
-    [reply] = await bot.say(f"/ask since:2022-02-15 source:reuters source:\"the guardian\" {HEADLINE}", chat=-100123)
+    [reply] = await bot.say(f'/ask since:2022-02-15 source:reuters source:"the guardian" {HEADLINE}', chat=-100123)
     assert bot.answerer.questions == [HEADLINE]
     assert bot.answerer.filters == [Filters(since="2022-02-15", sources=("reuters", "the guardian"))]
     assert "5,000 troops" in reply
@@ -259,7 +283,13 @@ async def test_ask_without_a_question_explains_how_to_ask(bot):
 
 
 STICKER = {
-    "file_id": "s1", "file_unique_id": "su1", "width": 512, "height": 512, "is_animated": False, "is_video": False, "type": "regular",
+    "file_id": "s1",
+    "file_unique_id": "su1",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "type": "regular",
 }
 BAD_INPUT = {
     "whitespace": ({"text": "   \n\t "}, "Please send a question in words"),
@@ -268,14 +298,20 @@ BAD_INPUT = {
     "symbols only": ({"text": "?!...%"}, "emoji or symbols alone"),
     "an unknown command": ({"text": "/weather"}, "I don't know /weather"),
     "a sticker": ({"sticker": STICKER}, "I can only read text"),
-    "a photo": ({"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]}, "I can only read text"),
+    "a photo": (
+        {"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]},
+        "I can only read text",
+    ),
     "a captioned photo": (
         {"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 9, "height": 9}], "caption": HEADLINE},
         "I can only read text",
     ),
     "a voice message": ({"voice": {"file_id": "v1", "file_unique_id": "vu1", "duration": 3}}, "I can only read text"),
     "a location": ({"location": {"latitude": 52.23, "longitude": 21.01}}, "I can only read text"),
-    "a document": ({"document": {"file_id": "d1", "file_unique_id": "du1", "file_name": "q.pdf"}}, "I can only read text"),
+    "a document": (
+        {"document": {"file_id": "d1", "file_unique_id": "du1", "file_name": "q.pdf"}},
+        "I can only read text",
+    ),
 }
 
 

@@ -7,6 +7,7 @@ import re
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from telegram_html import telegram_html_problems, visible_text
 
 from bot.telegram_format import (
     MESSAGE_LIMIT,
@@ -17,7 +18,6 @@ from bot.telegram_format import (
     welcome,
 )
 from retrieval.types import Answer, Evidence, TimelineEntry
-from telegram_html import telegram_html_problems, visible_text
 
 html_problems = telegram_html_problems
 visible = visible_text
@@ -30,7 +30,12 @@ def evidence(text: str, date="2022-02-10", source="Wire", url="", **kw) -> Evide
 POLAND = Answer(
     question="how many US troops to Poland?",
     evidence=[
-        evidence("About 1,700 U.S. soldiers are going to Poland.", "2022-02-10", "Pentagon wire", "https://example.com/a?x=1&y=2"),
+        evidence(
+            "About 1,700 U.S. soldiers are going to Poland.",
+            "2022-02-10",
+            "Pentagon wire",
+            "https://example.com/a?x=1&y=2",
+        ),
         evidence("The U.S. has started deploying 5,000 troops to Poland and Romania.", "2022-02-17", "Daily"),
     ],
 )
@@ -57,7 +62,7 @@ def test_a_source_without_a_web_url_is_plain_text_not_a_link():
 def test_user_and_article_text_are_escaped():
     answer = Answer(
         question="<script>alert('x')</script> & co?",
-        evidence=[evidence("Profits rose <b>5%</b> & more", source="A&B <News>", url="https://e.com/?q=\"x\"")],
+        evidence=[evidence("Profits rose <b>5%</b> & more", source="A&B <News>", url='https://e.com/?q="x"')],
     )
     [message] = format_answer(answer)
     assert html_problems(message) == []
@@ -100,7 +105,10 @@ def test_figures_that_changed_are_listed_newest_first_with_dates():
         question=POLAND.question,
         evidence=POLAND.evidence,
         note="Figures differ between dates.",
-        timeline=[TimelineEntry("2022-02-17", "Daily", "5,000", "..."), TimelineEntry("2022-02-10", "Wire", "1,700", "...")],
+        timeline=[
+            TimelineEntry("2022-02-17", "Daily", "5,000", "..."),
+            TimelineEntry("2022-02-10", "Wire", "1,700", "..."),
+        ],
     )
     [message] = format_answer(answer)
     assert re.search(r"2022-02-17 · 5,000.*\n.*2022-02-10 · 1,700", message)

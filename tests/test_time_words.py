@@ -13,21 +13,29 @@ from retrieval.types import Article, Filters
 AS_OF = "2022-12-28"  # a Wednesday
 
 
-@pytest.mark.parametrize("question, words, kind, since, until", [
-    ("how many troops in February 2022?", "in February 2022", "period", "2022-02-01", "2022-02-28"),
-    ("what did officials say in august?", "in august", "period", "2022-08-01", "2022-08-31"),
-    ("inflation last month?", "last month", "period", "2022-11-01", "2022-11-30"),
-    ("what happened yesterday in Kyiv?", "yesterday", "period", "2022-12-27", "2022-12-27"),
-    ("news this week about Ukraine", "this week", "period", "2022-12-26", "2022-12-28"),
-    ("who was president before July 20, 2022?", "before July 20, 2022", "before", None, "2022-07-19"),
-    ("the toll before october 2022", "before october 2022", "before", None, "2022-09-30"),
-    ("who led after november 30?", "after november 30", "after", "2022-12-01", None),
-    ("deaths since february 24, 2022", "since february 24, 2022", "after", "2022-02-24", None),
-    ("refugees by the end of february 2022", "by the end of february 2022", "before", None, "2022-02-28"),
-    ("the toll at the end of august 2022", "at the end of august 2022", "period", "2022-08-21", "2022-08-31"),
-    ("seats before the georgia runoff on december 6", "before the georgia runoff on december 6", "before", None,
-     "2022-12-06"),
-])
+@pytest.mark.parametrize(
+    "question, words, kind, since, until",
+    [
+        ("how many troops in February 2022?", "in February 2022", "period", "2022-02-01", "2022-02-28"),
+        ("what did officials say in august?", "in august", "period", "2022-08-01", "2022-08-31"),
+        ("inflation last month?", "last month", "period", "2022-11-01", "2022-11-30"),
+        ("what happened yesterday in Kyiv?", "yesterday", "period", "2022-12-27", "2022-12-27"),
+        ("news this week about Ukraine", "this week", "period", "2022-12-26", "2022-12-28"),
+        ("who was president before July 20, 2022?", "before July 20, 2022", "before", None, "2022-07-19"),
+        ("the toll before october 2022", "before october 2022", "before", None, "2022-09-30"),
+        ("who led after november 30?", "after november 30", "after", "2022-12-01", None),
+        ("deaths since february 24, 2022", "since february 24, 2022", "after", "2022-02-24", None),
+        ("refugees by the end of february 2022", "by the end of february 2022", "before", None, "2022-02-28"),
+        ("the toll at the end of august 2022", "at the end of august 2022", "period", "2022-08-21", "2022-08-31"),
+        (
+            "seats before the georgia runoff on december 6",
+            "before the georgia runoff on december 6",
+            "before",
+            None,
+            "2022-12-06",
+        ),
+    ],
+)
 def test_time_words_resolve_against_the_reference_date(question, words, kind, since, until):
     read = read_time_words(question, AS_OF)
     [reading] = read.readings
@@ -35,21 +43,29 @@ def test_time_words_resolve_against_the_reference_date(question, words, kind, si
     assert words.lower() not in read.searched.lower()  # the period is a filter now, not words to match
 
 
-@pytest.mark.parametrize("question", [
-    "who won the 2022 World Cup?",  # a name, not a period asked about
-    "the forecast for 2023",  # a year after the archive: a question about a forecast
-    "how many had Ian killed before Biden's Oct 5 visit?",  # a date with no preposition of its own
-    "what may happen to prices?",
-])
+@pytest.mark.parametrize(
+    "question",
+    [
+        "who won the 2022 World Cup?",  # a name, not a period asked about
+        "the forecast for 2023",  # a year after the archive: a question about a forecast
+        "how many had Ian killed before Biden's Oct 5 visit?",  # a date with no preposition of its own
+        "what may happen to prices?",
+    ],
+)
 def test_dates_that_are_not_periods_asked_for_stay_words(question):
     read = read_time_words(question, AS_OF)
     assert [r for r in read.readings if r.kind != "latest"] == [] and read.searched == question
 
 
-@pytest.mark.parametrize("question, words", [
-    ("what's the latest death toll?", "latest"), ("who is prime minister now?", "now"),
-    ("where is the rate currently?", "currently"), ("how many cases so far?", "so far"),
-])
+@pytest.mark.parametrize(
+    "question, words",
+    [
+        ("what's the latest death toll?", "latest"),
+        ("who is prime minister now?", "now"),
+        ("where is the rate currently?", "currently"),
+        ("how many cases so far?", "so far"),
+    ],
+)
 def test_latest_words_ask_for_the_newest_evidence(question, words):
     read = read_time_words(question, AS_OF)
     assert [(r.words, r.kind) for r in read.readings] == [(words, "latest")]
@@ -67,19 +83,33 @@ TOLLS = [("a", "2022-08-30", "1,136"), ("b", "2022-09-22", "1,569"), ("c", "2022
 
 
 def index_tolls(settings):
-    Indexer(settings, progress=False).index_articles([
-        *[Article(id=i, date=d, source="Wire", text=f"The flood death toll in the province rose to {n}, officials said.")
-          for i, d, n in TOLLS],
-        Article(id="later", date="2022-12-20", source="Wire", text="Officials said the province reopened its schools."),
-        Article(id="feb", date="2022-02-10", source="Wire", text="Rain in the province raised the river by a metre."),
-    ])
+    Indexer(settings, progress=False).index_articles(
+        [
+            *[
+                Article(
+                    id=i,
+                    date=d,
+                    source="Wire",
+                    text=f"The flood death toll in the province rose to {n}, officials said.",
+                )
+                for i, d, n in TOLLS
+            ],
+            Article(
+                id="later", date="2022-12-20", source="Wire", text="Officials said the province reopened its schools."
+            ),
+            Article(
+                id="feb", date="2022-02-10", source="Wire", text="Rain in the province raised the river by a metre."
+            ),
+        ]
+    )
 
 
 @pytest.fixture
 def tolls(isolated_index):
     """The first-stage ranking alone, so equal feature scores really tie."""
-    settings = Settings.load(overrides={"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"},
-                                        "rerank": {"cross_encoder": ""}})
+    settings = Settings.load(
+        overrides={"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"}, "rerank": {"cross_encoder": ""}}
+    )
     index_tolls(settings)
     return open_answerer(settings)
 
@@ -126,7 +156,8 @@ def test_an_explicit_period_becomes_a_filter_and_the_json_says_how_it_was_read(t
     # Reports about September may come in October: the filter reaches [time] report_lag_days past it.
     assert answer.filters == Filters(since="2022-09-01", until="2022-10-31")
     assert answer.to_dict()["time"] == [
-        {"words": "in September 2022", "kind": "period", "since": "2022-09-01", "until": "2022-09-30"}]
+        {"words": "in September 2022", "kind": "period", "since": "2022-09-01", "until": "2022-09-30"}
+    ]
 
 
 def test_the_report_lag_stops_at_the_reference_date_and_keeps_the_words():

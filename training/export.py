@@ -13,8 +13,14 @@ from pathlib import Path
 
 CHECKSUMS = "SHA256SUMS"
 # The files a model folder must hold; the loader checks each against SHA256SUMS.
-MODEL_FILES = ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
-               "special_tokens_map.json", "vocab.txt")
+MODEL_FILES = (
+    "config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "vocab.txt",
+)
 
 
 def export_model(model, tokenizer, out: Path, args: dict, log: dict) -> None:

@@ -40,15 +40,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-steps", type=int, default=0, help="stop after N steps (0: the epochs)")
     parser.add_argument("--eval-every", type=int, default=0, help="measure the held-out set every N steps")
     parser.add_argument("--eval-questions", type=int, default=0, help="measure on the first N questions (0: all)")
-    parser.add_argument("--teacher", default=None,
-                        help="a trained cross-encoder folder to distil from (its softmax over each question's sentences)")
+    parser.add_argument(
+        "--teacher",
+        default=None,
+        help="a trained cross-encoder folder to distil from (its softmax over each question's sentences)",
+    )
     parser.add_argument("--distil-weight", type=float, default=0.5, help="share of the loss that is distillation")
-    parser.add_argument("--eval-scopes", nargs="+", default=["paragraph", "article"],
-                        choices=["paragraph", "article"], help="candidate sets measured (see training/data.py)")
+    parser.add_argument(
+        "--eval-scopes",
+        nargs="+",
+        default=["paragraph", "article"],
+        choices=["paragraph", "article"],
+        help="candidate sets measured (see training/data.py)",
+    )
     parser.add_argument("--seed", type=int, default=13)
-    parser.add_argument("--quick", action="store_true",
-                        help="CPU smoke run of the recipe: the first 2 layers, 2 questions x 4 sentences a "
-                             "step, length 48, 200 steps, measured on 60 questions' paragraphs")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="CPU smoke run of the recipe: the first 2 layers, 2 questions x 4 sentences a "
+        "step, length 48, 200 steps, measured on 60 questions' paragraphs",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.batch, args.negatives, args.max_length = 2, 3, 48
@@ -81,7 +92,8 @@ def main(argv: list[str] | None = None) -> dict:
     optimiser = torch.optim.AdamW(_param_groups(model, args.weight_decay), lr=args.lr)
     warmup = max(1, int(total * args.warmup))
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup))))
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (total - s) / max(1, total - warmup)))
+    )
     log: dict = {"examples": len(examples), "steps": total, "device": device, "curve": []}
     if eval_paragraphs:
         log["curve"].append({"step": 0, **evaluate(model, tokenizer, eval_paragraphs, args, device)})
@@ -103,16 +115,22 @@ def main(argv: list[str] | None = None) -> dict:
         schedule.step()
         losses.append(float(loss.detach()))
         if args.eval_every and eval_paragraphs and (step + 1) % args.eval_every == 0 and step + 1 < total:
-            log["curve"].append({"step": step + 1, "loss": _mean(losses[-args.eval_every:]),
-                                 **evaluate(model, tokenizer, eval_paragraphs, args, device)})
+            log["curve"].append(
+                {
+                    "step": step + 1,
+                    "loss": _mean(losses[-args.eval_every :]),
+                    **evaluate(model, tokenizer, eval_paragraphs, args, device),
+                }
+            )
             model.train()
         if (step + 1) % 50 == 0 or step + 1 == total:
             print(f"step {step + 1}/{total} loss {_mean(losses[-50:]):.4f} {time.time() - started:.0f}s", flush=True)
     log["train_seconds"] = round(time.time() - started, 1)
     log["first_loss"], log["last_loss"] = _mean(losses[:20]), _mean(losses[-20:])
     if eval_paragraphs:
-        log["curve"].append({"step": total, "loss": _mean(losses[-50:]),
-                             **evaluate(model, tokenizer, eval_paragraphs, args, device)})
+        log["curve"].append(
+            {"step": total, "loss": _mean(losses[-50:]), **evaluate(model, tokenizer, eval_paragraphs, args, device)}
+        )
         log["final"] = log["curve"][-1]
     export_model(model, tokenizer, Path(args.out), {k: v for k, v in vars(args).items()}, log)
     print(json.dumps({k: v for k, v in log.items() if k != "curve"}), flush=True)
@@ -155,8 +173,9 @@ def _step(model, tokenizer, batch, args, device, teacher=None):
 
     questions = [e.question for e in batch for _ in e.texts]
     texts = [t for e in batch for t in e.texts]
-    encoded = tokenizer(questions, texts, truncation="longest_first", max_length=args.max_length,
-                        padding=True, return_tensors="pt").to(device)
+    encoded = tokenizer(
+        questions, texts, truncation="longest_first", max_length=args.max_length, padding=True, return_tensors="pt"
+    ).to(device)
     with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
         logits = model(**encoded).logits.float().view(len(batch), -1)
         loss = F.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long, device=device))
@@ -176,9 +195,15 @@ def score_pairs(model, tokenizer, question: str, sentences: list[str], max_lengt
     out: list[float] = []
     with torch.inference_mode():
         for start in range(0, len(sentences), 64):
-            chunk = sentences[start:start + 64]
-            encoded = tokenizer([question] * len(chunk), chunk, truncation="longest_first",
-                                max_length=max_length, padding=True, return_tensors="pt").to(device)
+            chunk = sentences[start : start + 64]
+            encoded = tokenizer(
+                [question] * len(chunk),
+                chunk,
+                truncation="longest_first",
+                max_length=max_length,
+                padding=True,
+                return_tensors="pt",
+            ).to(device)
             with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
                 out.extend(model(**encoded).logits.float().view(-1).tolist())
     return out

@@ -11,10 +11,11 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date as _date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from retrieval.evaluation.normalize import normalize
 from retrieval.types import Article
@@ -47,8 +48,14 @@ class GoldQuestion:
         return bool(self.answers)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "question": self.question, "answers": list(self.answers),
-                "date": self.date, "source": self.source, "line": self.line}
+        return {
+            "id": self.id,
+            "question": self.question,
+            "answers": list(self.answers),
+            "date": self.date,
+            "source": self.source,
+            "line": self.line,
+        }
 
 
 @dataclass(frozen=True)
@@ -74,7 +81,7 @@ class GoldSet:
     skipped: list[Skipped] = field(default_factory=list)
     articles: list[Article] | None = None
 
-    def without_sources(self) -> "GoldSet":
+    def without_sources(self) -> GoldSet:
         """The same set with gold sources dropped (they name paragraphs that are not indexed)."""
         questions = [replace(q, source=None) for q in self.questions]
         return GoldSet(self.path, self.format, questions, list(self.skipped), self.articles)
@@ -160,9 +167,14 @@ def parse_record(record: Any, line: int) -> GoldQuestion:
         qid = f"line-{line}"
     elif not isinstance(qid, (str, int)) or isinstance(qid, bool):
         raise BadEntry("'id' must be a string or a number")
-    return GoldQuestion(id=str(qid), question=question.strip(), answers=answers,
-                        date=_gold_date(record.get("date")), source=_gold_source(record.get("source")),
-                        line=line)
+    return GoldQuestion(
+        id=str(qid),
+        question=question.strip(),
+        answers=answers,
+        date=_gold_date(record.get("date")),
+        source=_gold_source(record.get("source")),
+        line=line,
+    )
 
 
 def _answers(value: Any) -> tuple[str, ...]:
@@ -212,8 +224,10 @@ def _csv_entries(raw: str, path: Path) -> Iterator[tuple[int, Any]]:
     reader = csv.DictReader(io.StringIO(raw, newline=""))
     columns = [c.strip() for c in reader.fieldnames or []]
     if "question" not in columns or "answers" not in columns:
-        raise GoldError(f"{path}: the CSV header must name the columns 'question' and 'answers' "
-                        f"(found {', '.join(columns) or 'no header'}); add a header line")
+        raise GoldError(
+            f"{path}: the CSV header must name the columns 'question' and 'answers' "
+            f"(found {', '.join(columns) or 'no header'}); add a header line"
+        )
     reader.fieldnames = columns
     while True:
         start = reader.line_num + 1  # a quoted field may span lines; report where the row starts
@@ -227,8 +241,13 @@ def _csv_entries(raw: str, path: Path) -> Iterator[tuple[int, Any]]:
         if not any((v or "").strip() for k, v in row.items() if k is not None):
             continue
         if None in row:
-            yield start, BadEntry(f"{len(columns) + len(row[None])} fields but the header has {len(columns)}; "
-                                  "quote fields that contain commas")
+            yield (
+                start,
+                BadEntry(
+                    f"{len(columns) + len(row[None])} fields but the header has {len(columns)}; "
+                    "quote fields that contain commas"
+                ),
+            )
             continue
         if any(v is None for v in row.values()):
             yield start, BadEntry(f"fewer fields than the header's {len(columns)}")
@@ -246,11 +265,12 @@ def _read_squad(raw: str, path: Path, gold: GoldSet) -> None:
     try:
         whole = json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise GoldError(f"{path} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}); "
-                        "fix the JSON or give a .jsonl file with one question a line") from None
+        raise GoldError(
+            f"{path} line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg}); "
+            "fix the JSON or give a .jsonl file with one question a line"
+        ) from None
     if not isinstance(whole, dict) or not isinstance(whole.get("data"), list):
-        raise GoldError(f"{path}: a SQuAD file needs a top-level 'data' list; "
-                        "use .jsonl or .csv for other gold sets")
+        raise GoldError(f"{path}: a SQuAD file needs a top-level 'data' list; use .jsonl or .csv for other gold sets")
     gold.articles = []
     finder = _LineFinder(raw)
     seen: dict[str, str] = {}
@@ -267,12 +287,15 @@ def _read_squad(raw: str, path: Path, gold: GoldSet) -> None:
             qas = qas if isinstance(qas, list) else []
             if not isinstance(context, str) or not context.strip():
                 # Its questions cannot be answered from a paragraph that is not there.
-                gold.skipped += [Skipped(finder.line_of(qa), "its paragraph has no 'context'", f"{where}.qas[{q}]")
-                                 for q, qa in enumerate(qas)] or [Skipped(None, "paragraph has no 'context'", where)]
+                gold.skipped += [
+                    Skipped(finder.line_of(qa), "its paragraph has no 'context'", f"{where}.qas[{q}]")
+                    for q, qa in enumerate(qas)
+                ] or [Skipped(None, "paragraph has no 'context'", where)]
                 continue
             article_id = f"{title}#{p}"
-            gold.articles.append(Article(id=article_id, text=context, title=title, source=title,
-                                         origin=f"{path.name} {where}"))
+            gold.articles.append(
+                Article(id=article_id, text=context, title=title, source=title, origin=f"{path.name} {where}")
+            )
             for q, qa in enumerate(qas):
                 line, place = finder.line_of(qa), f"{where}.qas[{q}]"
                 try:

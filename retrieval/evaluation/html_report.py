@@ -55,8 +55,15 @@ def outcome_status(outcome: QuestionOutcome) -> str:
     return "false-answer" if outcome.answered else "declined"
 
 
-def html_report(gold: GoldSet, summaries: Mapping[str, dict[str, Any]], outcomes: Sequence[QuestionOutcome],
-                primary: str, command: str, corpus: str, plot_png: bytes | None) -> str:
+def html_report(
+    gold: GoldSet,
+    summaries: Mapping[str, dict[str, Any]],
+    outcomes: Sequence[QuestionOutcome],
+    primary: str,
+    command: str,
+    corpus: str,
+    plot_png: bytes | None,
+) -> str:
     """The page as a string; ``outcomes`` are the primary mode's."""
     ordered = sorted(outcomes, key=lambda o: (STATUS_ORDER.index(outcome_status(o)), -(o.rank or 0)))
     counts = {status: sum(outcome_status(o) == status for o in outcomes) for status in STATUS_ORDER}
@@ -67,17 +74,22 @@ def html_report(gold: GoldSet, summaries: Mapping[str, dict[str, Any]], outcomes
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         f"<title>newsdesk evaluation · {escape(gold.path.name)}</title><style>{STYLE}</style></head><body>",
         "<h1>newsdesk evaluation</h1>",
-        (f'<p class="meta">command <code>{escape(command)}</code><br>gold <code>{escape(str(gold.path))}</code> '
-         f"({escape(gold.format)}) · corpus {escape(corpus)} · questions listed for mode <b>{escape(primary)}</b></p>"),
-        "<h2>Summary</h2>", _summary_table(summaries),
+        (
+            f'<p class="meta">command <code>{escape(command)}</code><br>gold <code>{escape(str(gold.path))}</code> '
+            f"({escape(gold.format)}) · corpus {escape(corpus)} · questions listed for mode <b>{escape(primary)}</b></p>"
+        ),
+        "<h2>Summary</h2>",
+        _summary_table(summaries),
     ]
     if plot_png:
         encoded = base64.b64encode(plot_png).decode("ascii")
         parts.append(f'<p><img alt="hit@k per mode" width="600" src="data:image/png;base64,{encoded}"></p>')
     parts += [
         f"<h2>Questions ({len(outcomes)}, misses first)</h2>",
-        ('<div class="filters"><label>show <select id="status"><option value="">all</option>'
-         f'{options}</select></label> <label>containing <input id="text" type="search"></label></div>'),
+        (
+            '<div class="filters"><label>show <select id="status"><option value="">all</option>'
+            f'{options}</select></label> <label>containing <input id="text" type="search"></label></div>'
+        ),
         *(_question(o) for o in ordered),
         f"<script>{FILTER_SCRIPT}</script></body></html>",
     ]
@@ -88,7 +100,9 @@ def _summary_table(summaries: Mapping[str, dict[str, Any]]) -> str:
     modes, rows = list(summaries), table_rows(summaries)
     head = "".join(f"<th>{escape(m)}</th>" for m in modes)
     body = "".join(
-        f"<tr><td>{escape(row)}</td>" + "".join(f"<td>{escape(cell(row, summaries[m].get(row)))}</td>" for m in modes) + "</tr>"
+        f"<tr><td>{escape(row)}</td>"
+        + "".join(f"<td>{escape(cell(row, summaries[m].get(row)))}</td>" for m in modes)
+        + "</tr>"
         for row in rows
     )
     return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
@@ -103,8 +117,10 @@ def _question(outcome: QuestionOutcome) -> str:
     parts = [
         f'<section class="q {status}" data-status="{status}">',
         f"<h3>{escape(gold.question)}</h3>",
-        (f'<p class="meta">{escape(where)}id <code>{escape(gold.id)}</code> · {escape(STATUS_LABEL[status])} · '
-         f"{escape(rank)} · {'answered' if outcome.answered else 'declined'} · {outcome.latency_ms:.1f} ms</p>"),
+        (
+            f'<p class="meta">{escape(where)}id <code>{escape(gold.id)}</code> · {escape(STATUS_LABEL[status])} · '
+            f"{escape(rank)} · {'answered' if outcome.answered else 'declined'} · {outcome.latency_ms:.1f} ms</p>"
+        ),
         f"<p>gold: <b>{escape(answers)}</b></p>",
     ]
     if outcome.error:
@@ -117,7 +133,7 @@ def _question(outcome: QuestionOutcome) -> str:
         parts.append(
             f'<p class="ev{" hit" if hit else ""}">{i + 1}. {escape(e.text)} '
             f'<span class="meta">— {escape(e.date or "undated")} · {escape(e.source or e.article_id)}'
-            f'{" · hit" if hit else ""}</span></p>'
+            f"{' · hit' if hit else ''}</span></p>"
         )
     if not outcome.evidence and not outcome.error:
         parts.append('<p class="meta">newsdesk returned no evidence</p>')

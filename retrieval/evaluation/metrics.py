@@ -8,8 +8,9 @@ kernels cost seconds to compile on first use.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 from retrieval.evaluation.gold import GoldQuestion
 from retrieval.evaluation.normalize import matches_any, normalize
@@ -40,8 +41,15 @@ class QuestionOutcome:
         return self.evidence[self.rank - 1] if self.rank else None
 
 
-def judge(gold: GoldQuestion, mode: str, evidence: Sequence[Evidence], answered: bool,
-          latency_ms: float, k: int, error: str = "") -> QuestionOutcome:
+def judge(
+    gold: GoldQuestion,
+    mode: str,
+    evidence: Sequence[Evidence],
+    answered: bool,
+    latency_ms: float,
+    k: int,
+    error: str = "",
+) -> QuestionOutcome:
     """Judge the first ``k`` evidence sentences; anything ranked beyond ``k`` is never seen."""
     shown = list(evidence)[:k]
     return QuestionOutcome(gold, mode, shown, relevance(shown, gold.answers), answered, latency_ms, error)
@@ -120,16 +128,18 @@ def summarize(outcomes: Sequence[QuestionOutcome], k: int, skipped: int) -> dict
     summary[f"mrr@{MRR_CUTOFF}"] = _round(mrr_at_k(ranks, MRR_CUTOFF)) if k >= MRR_CUTOFF else None
     if k < MRR_CUTOFF:
         summary[f"mrr@{k}"] = _round(mrr_at_k(ranks, k))
-    summary.update({
-        "date_acc": _round(share([o.first_hit.date == o.gold.date for o in dated])),
-        "date_checked": len(dated),
-        "source_acc": _round(share([carries_source(o.first_hit, o.gold.source) for o in sourced])),
-        "source_checked": len(sourced),
-        "noans_correct": _round(share([not o.answered for o in unanswerable])),
-        "noans_false": _round(share([not o.answered for o in answerable])),
-        "p50_ms": _round(percentile([o.latency_ms for o in outcomes], 50), 2),
-        "p95_ms": _round(percentile([o.latency_ms for o in outcomes], 95), 2),
-    })
+    summary.update(
+        {
+            "date_acc": _round(share([o.first_hit.date == o.gold.date for o in dated])),
+            "date_checked": len(dated),
+            "source_acc": _round(share([carries_source(o.first_hit, o.gold.source) for o in sourced])),
+            "source_checked": len(sourced),
+            "noans_correct": _round(share([not o.answered for o in unanswerable])),
+            "noans_false": _round(share([not o.answered for o in answerable])),
+            "p50_ms": _round(percentile([o.latency_ms for o in outcomes], 50), 2),
+            "p95_ms": _round(percentile([o.latency_ms for o in outcomes], 95), 2),
+        }
+    )
     return summary
 
 

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from retrieval.evaluation.gold import GoldSet
 from retrieval.evaluation.metrics import QuestionOutcome, hit_curve
 
 # Rows of the summary table, in reading order: what is scored, how well, how fast.
-TABLE_ROWS = ("n", "n_answerable", "skipped", "hit@1", "hit@3", "hit@5", "hit@10", "mrr@10", "date_acc", "source_acc",
-              "noans_correct", "noans_false", "p50_ms", "p95_ms")
+TABLE_ROWS = (
+    "n",
+    "n_answerable",
+    "skipped",
+    "hit@1",
+    "hit@3",
+    "hit@5",
+    "hit@10",
+    "mrr@10",
+    "date_acc",
+    "source_acc",
+    "noans_correct",
+    "noans_false",
+    "p50_ms",
+    "p95_ms",
+)
 WORST_MISSES = 10
 SKIPPED_LISTED = 20
 
@@ -31,13 +46,29 @@ def result_lines(outcomes: Mapping[str, Sequence[QuestionOutcome]]) -> list[dict
     lines = []
     for mode, judged in outcomes.items():
         for o in judged:
-            lines.append({
-                "mode": mode, **o.gold.to_dict(), "answered": o.answered, "rank": o.rank,
-                "latency_ms": round(o.latency_ms, 2), "error": o.error or None,
-                "evidence": [{"rank": i, "hit": hit, "text": e.text, "article_id": e.article_id,
-                              "date": e.date, "source": e.source, "url": e.url, "score": e.score}
-                             for i, (e, hit) in enumerate(zip(o.evidence, o.relevant), start=1)],
-            })
+            lines.append(
+                {
+                    "mode": mode,
+                    **o.gold.to_dict(),
+                    "answered": o.answered,
+                    "rank": o.rank,
+                    "latency_ms": round(o.latency_ms, 2),
+                    "error": o.error or None,
+                    "evidence": [
+                        {
+                            "rank": i,
+                            "hit": hit,
+                            "text": e.text,
+                            "article_id": e.article_id,
+                            "date": e.date,
+                            "source": e.source,
+                            "url": e.url,
+                            "score": e.score,
+                        }
+                        for i, (e, hit) in enumerate(zip(o.evidence, o.relevant), start=1)
+                    ],
+                }
+            )
     return lines
 
 
@@ -47,8 +78,12 @@ def format_table(summaries: Mapping[str, dict[str, Any]]) -> str:
     rows = table_rows(summaries)
     cells = [["metric", *modes]] + [[row, *(cell(row, summaries[m].get(row)) for m in modes)] for row in rows]
     widths = [max(len(line[i]) for line in cells) for i in range(len(cells[0]))]
+
     def fmt(line: list[str]) -> str:
-        return "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) + " |"
+        return (
+            "| " + " | ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths))) + " |"
+        )
+
     rule = "|" + "|".join("-" * (w + 1) + (":" if i else "-") for i, w in enumerate(widths)) + "|"
     return "\n".join([fmt(cells[0]), rule, *map(fmt, cells[1:])])
 
@@ -70,17 +105,27 @@ def cell(row: str, value: Any) -> str:
     return str(value)
 
 
-def markdown_report(gold: GoldSet, summaries: Mapping[str, dict[str, Any]],
-                    outcomes: Mapping[str, Sequence[QuestionOutcome]], primary: str,
-                    command: str, corpus: str) -> str:
+def markdown_report(
+    gold: GoldSet,
+    summaries: Mapping[str, dict[str, Any]],
+    outcomes: Mapping[str, Sequence[QuestionOutcome]],
+    primary: str,
+    command: str,
+    corpus: str,
+) -> str:
     """report.md: what was run, the summary table, what was skipped and the worst misses."""
     parts = [
-        "# newsdesk evaluation", "",
+        "# newsdesk evaluation",
+        "",
         f"- command: `{command}`",
         f"- gold: `{gold.path}` ({gold.format}), corpus: {corpus}",
-        f"- hit@k and MRR count answerable questions only; an evidence sentence is a hit when it "
-        f"contains a gold answer after normalisation (see docs/evaluation.md).", "",
-        "## Summary", "", format_table(summaries), "",
+        "- hit@k and MRR count answerable questions only; an evidence sentence is a hit when it "
+        "contains a gold answer after normalisation (see docs/evaluation.md).",
+        "",
+        "## Summary",
+        "",
+        format_table(summaries),
+        "",
     ]
     if gold.skipped:
         parts += [f"## Skipped gold entries ({len(gold.skipped)})", ""]
@@ -108,8 +153,10 @@ def _worst_misses(outcomes: Mapping[str, Sequence[QuestionOutcome]], primary: st
     for o in misses[:WORST_MISSES]:
         top = o.evidence[0] if o.evidence else None
         where = f"line {o.gold.line}, " if o.gold.line else ""
-        lines.append(f"- **{o.gold.question}** ({where}id `{o.gold.id}`, missed in {missed_by[o.gold.id]} "
-                     f"of {len(outcomes)} modes)")
+        lines.append(
+            f"- **{o.gold.question}** ({where}id `{o.gold.id}`, missed in {missed_by[o.gold.id]} "
+            f"of {len(outcomes)} modes)"
+        )
         lines.append(f"  - gold: {' | '.join(o.gold.answers)}")
         if o.error:
             lines.append(f"  - error: {o.error}")
@@ -143,8 +190,12 @@ def plot_hit_curves(outcomes: Mapping[str, Sequence[QuestionOutcome]], k: int, p
     cutoffs = list(range(1, k + 1))
     for mode, judged in outcomes.items():
         ax.plot(cutoffs, hit_curve(judged, k), marker="o", label=mode)
-    ax.set(xlabel="k (evidence sentences shown)", ylabel="hit@k (answerable questions)",
-           ylim=(0, 1.02), title="newsdesk: answer hit@k")
+    ax.set(
+        xlabel="k (evidence sentences shown)",
+        ylabel="hit@k (answerable questions)",
+        ylim=(0, 1.02),
+        title="newsdesk: answer hit@k",
+    )
     if k <= 20:
         ax.set_xticks(cutoffs)
     ax.grid(alpha=0.3)
@@ -154,9 +205,18 @@ def plot_hit_curves(outcomes: Mapping[str, Sequence[QuestionOutcome]], k: int, p
     plt.close(fig)
 
 
-def write_outputs(out_dir: Path, gold: GoldSet, summaries: Mapping[str, dict[str, Any]],
-                  outcomes: Mapping[str, Sequence[QuestionOutcome]], *, k: int, primary: str,
-                  compare: bool, command: str, corpus: str) -> list[Path]:
+def write_outputs(
+    out_dir: Path,
+    gold: GoldSet,
+    summaries: Mapping[str, dict[str, Any]],
+    outcomes: Mapping[str, Sequence[QuestionOutcome]],
+    *,
+    k: int,
+    primary: str,
+    compare: bool,
+    command: str,
+    corpus: str,
+) -> list[Path]:
     """Write the four output files into ``out_dir`` and return their paths."""
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = [out_dir / name for name in ("summary.json", "results.jsonl", "report.md", "hit_at_k.png")]

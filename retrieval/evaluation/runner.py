@@ -5,9 +5,10 @@ from __future__ import annotations
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
+from typing import Any, Protocol
 
 from retrieval.config import Settings
 from retrieval.evaluation.gold import GoldQuestion, GoldSet
@@ -24,8 +25,9 @@ class Answerer(Protocol):
     def ask(self, question: str, k: int = ..., mode: str = ..., **options: Any) -> Answer: ...
 
 
-def ask_and_judge(answerer: Answerer, gold: GoldQuestion, mode: str, k: int,
-                  options: Mapping[str, Any] | None = None) -> QuestionOutcome:
+def ask_and_judge(
+    answerer: Answerer, gold: GoldQuestion, mode: str, k: int, options: Mapping[str, Any] | None = None
+) -> QuestionOutcome:
     """Ask one gold question, timing it here rather than trusting the answer's own clock.
     ``options`` go to every ``ask`` as they are (filters, as_of, time_words)."""
     start = time.perf_counter()
@@ -37,22 +39,34 @@ def ask_and_judge(answerer: Answerer, gold: GoldQuestion, mode: str, k: int,
     return judge(gold, mode, answer.evidence, answer.answered, _ms_since(start), k)
 
 
-def evaluate(answerer: Answerer, questions: Sequence[GoldQuestion], modes: Sequence[str], k: int,
-             progress: bool | None = None, options: Mapping[str, Any] | None = None) -> dict[str, list[QuestionOutcome]]:
+def evaluate(
+    answerer: Answerer,
+    questions: Sequence[GoldQuestion],
+    modes: Sequence[str],
+    k: int,
+    progress: bool | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> dict[str, list[QuestionOutcome]]:
     """Score every question in each mode; ``progress`` None shows a bar only on a terminal."""
     from tqdm import tqdm
 
     outcomes: dict[str, list[QuestionOutcome]] = {}
     for mode in modes:
         _warm_up(answerer, questions, mode, k, options)
-        bar = tqdm(questions, desc=f"eval {mode}", unit="q", file=sys.stderr,
-                   disable=None if progress is None else not progress)
+        bar = tqdm(
+            questions,
+            desc=f"eval {mode}",
+            unit="q",
+            file=sys.stderr,
+            disable=None if progress is None else not progress,
+        )
         outcomes[mode] = [ask_and_judge(answerer, gold, mode, k, options) for gold in bar]
     return outcomes
 
 
-def _warm_up(answerer: Answerer, questions: Sequence[GoldQuestion], mode: str, k: int,
-             options: Mapping[str, Any] | None = None) -> None:
+def _warm_up(
+    answerer: Answerer, questions: Sequence[GoldQuestion], mode: str, k: int, options: Mapping[str, Any] | None = None
+) -> None:
     """One untimed call per mode, so one-off loading does not land in the first question's latency."""
     if questions:
         try:
@@ -66,8 +80,13 @@ class CorpusError(ValueError):
 
 
 @contextmanager
-def prepared_answerer(settings: Settings, gold: GoldSet, articles: Sequence[Path], index_dir: Path | None,
-                      echo: Callable[[str], None] | None = None) -> Iterator[tuple[Answerer, str]]:
+def prepared_answerer(
+    settings: Settings,
+    gold: GoldSet,
+    articles: Sequence[Path],
+    index_dir: Path | None,
+    echo: Callable[[str], None] | None = None,
+) -> Iterator[tuple[Answerer, str]]:
     """Open an answerer over the corpus the run asks for, and say which corpus that is.
 
     ``articles`` given: they are indexed first. A SQuAD gold without ``articles``: its own
@@ -95,8 +114,10 @@ def prepared_answerer(settings: Settings, gold: GoldSet, articles: Sequence[Path
                 if len(report.skipped) > SKIPPED_SHOWN:
                     echo(f"skipped {len(report.skipped) - SKIPPED_SHOWN} more articles")
             if not report.articles:
-                raise CorpusError(f"no articles could be indexed from {', '.join(map(str, articles)) or gold.path}; "
-                                  "fix the inputs reported above")
+                raise CorpusError(
+                    f"no articles could be indexed from {', '.join(map(str, articles)) or gold.path}; "
+                    "fix the inputs reported above"
+                )
             corpus += f" ({report.articles} articles, {report.sentences} sentences)"
             answerer = open_answerer(settings, target, encoder=indexer.encoder)
         else:

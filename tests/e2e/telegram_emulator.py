@@ -19,13 +19,13 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
 from telegram_html import telegram_html_problems, visible_text
 
 EMULATOR_DIR = Path(__file__).parent / "emulator"
@@ -64,18 +64,29 @@ class BotCommand:
 
     def __init__(self, emulator: Emulator, token: str, workdir: Path, **env: str) -> None:
         environment = {
-            **os.environ, "TELEGRAM_BOT_TOKEN": token, "NEWSDESK_TELEGRAM_BASE_URL": emulator.url,
+            **os.environ,
+            "TELEGRAM_BOT_TOKEN": token,
+            "NEWSDESK_TELEGRAM_BASE_URL": emulator.url,
             # The command itself is under test here, not answer quality: the fast encoder will do.
-            "NEWSDESK_MODEL": "hashing", "HF_HUB_OFFLINE": "1", **env,
+            "NEWSDESK_MODEL": "hashing",
+            "HF_HUB_OFFLINE": "1",
+            **env,
         }
         newsdesk = [sys.executable, "-c", "from bot.cli import main; main()"]
         # The bot answers only from a committed index; the operator builds it first.
-        subprocess.run([*newsdesk, "index", str(PROJECT_ROOT / "seeds"), "--index", str(workdir / "index")],
-                       cwd=PROJECT_ROOT, env=environment, check=True, capture_output=True)
+        subprocess.run(
+            [*newsdesk, "index", str(PROJECT_ROOT / "seeds"), "--index", str(workdir / "index")],
+            cwd=PROJECT_ROOT,
+            env=environment,
+            check=True,
+            capture_output=True,
+        )
         command = [*newsdesk, "bot", "--index", str(workdir / "index")]
         self.log_path = workdir / "bot.log"
         with open(self.log_path, "w") as log:  # a file, not a pipe, so a chatty run never blocks on a full pipe
-            self.process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT)
+            self.process = subprocess.Popen(
+                command, cwd=PROJECT_ROOT, env=environment, stdout=log, stderr=subprocess.STDOUT
+            )
 
     async def stop(self, signal_number: int) -> tuple[int, str]:
         """Send the signal; once the command has exited, return its exit status and everything it printed."""
@@ -146,7 +157,9 @@ class TelegramUser:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + REPLY_WAIT_SECONDS
         while loop.time() < deadline:
-            answers = await self._post("/getInlineAnswers", {"token": self.token, "inlineQueryId": sent["inline_query_id"]})
+            answers = await self._post(
+                "/getInlineAnswers", {"token": self.token, "inlineQueryId": sent["inline_query_id"]}
+            )
             if answers:
                 return answers[0]
             await asyncio.sleep(0.05)

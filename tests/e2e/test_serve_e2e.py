@@ -17,7 +17,6 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-
 from telegram_emulator import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.model]
@@ -37,8 +36,18 @@ def server(seed_index):
     port = free_port()
     env = {**os.environ, "NEWSDESK_MODEL": "minilm"}
     env.pop("NEWSDESK_API_TOKEN", None)
-    command = [sys.executable, "-c", "from bot.cli import main; main()", "serve",
-               "--index", str(seed_index), "--host", "127.0.0.1", "--port", str(port)]
+    command = [
+        sys.executable,
+        "-c",
+        "from bot.cli import main; main()",
+        "serve",
+        "--index",
+        str(seed_index),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     try:
@@ -71,8 +80,14 @@ def browser():
 
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                     "--window-size=1000,1200", "--no-first-run"):
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1000,1200",
+        "--no-first-run",
+    ):
         options.add_argument(argument)
     driver = webdriver.Chrome(options=options, service=Service(executable_path=CHROMEDRIVER))
     driver.set_page_load_timeout(60)

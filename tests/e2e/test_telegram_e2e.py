@@ -12,7 +12,6 @@ import signal
 
 import httpx
 import pytest
-
 from telegram_emulator import (  # emulator, people and real_answerer are fixtures
     BotCommand,
     emulator,
@@ -29,7 +28,13 @@ HEADLINE = "how many US troops to Poland?"
 SENTENCE_1700 = "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland"
 SENTENCE_5000 = "The U.S. has started deploying 5,000 troops to Poland and Romania."
 STICKER = {
-    "file_id": "s1", "file_unique_id": "su1", "width": 512, "height": 512, "is_animated": False, "is_video": False, "type": "regular",
+    "file_id": "s1",
+    "file_unique_id": "su1",
+    "width": 512,
+    "height": 512,
+    "is_animated": False,
+    "is_video": False,
+    "type": "regular",
 }
 
 
@@ -60,7 +65,9 @@ class ExplodingAnswerer:
         return self.inner.stats()
 
 
-async def test_the_headline_question_comes_back_with_both_troop_figures_dated_and_sourced(emulator, real_answerer, people):
+async def test_the_headline_question_comes_back_with_both_troop_figures_dated_and_sourced(
+    emulator, real_answerer, people
+):
     async with serving(emulator, real_answerer) as telegram:
         replies = await people(telegram.token.reveal(), 1).ask(HEADLINE)
     lines = read_messages(replies).splitlines()
@@ -116,7 +123,9 @@ async def test_the_rate_limit_bites_with_a_friendly_message(emulator, real_answe
     assert "faster than I can keep up" in answers[2] and "try again in" in answers[2]
 
 
-async def test_a_failing_question_gets_an_apology_and_the_next_question_still_works(emulator, real_answerer, people, caplog):
+async def test_a_failing_question_gets_an_apology_and_the_next_question_still_works(
+    emulator, real_answerer, people, caplog
+):
     with caplog.at_level(logging.ERROR, logger="newsdesk.telegram"):
         async with serving(emulator, ExplodingAnswerer(real_answerer)) as telegram:
             asker = people(telegram.token.reveal(), 5)
@@ -134,7 +143,10 @@ BAD_INPUT = {
     "non-Latin script": ({"text": "Сколько американских войск отправят в Польшу?"}, "Сколько американских войск"),
     "/ask with no question": ({"text": "/ask"}, "Put your question after /ask"),
     "a sticker": ({"sticker": STICKER}, "I can only read text"),
-    "a photo": ({"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]}, "I can only read text"),
+    "a photo": (
+        {"photo": [{"file_id": "p1", "file_unique_id": "pu1", "width": 90, "height": 90}]},
+        "I can only read text",
+    ),
     "a voice message": ({"voice": {"file_id": "v1", "file_unique_id": "vu1", "duration": 2}}, "I can only read text"),
 }
 
