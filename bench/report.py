@@ -113,6 +113,10 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         floor_table(results),
     ]
+    if results.get("serve"):
+        from bench.serve import markdown as serve_markdown
+
+        lines += ["", serve_markdown(results["serve"])]
     return "\n".join(lines)
 
 

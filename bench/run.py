@@ -171,9 +171,21 @@ def run(args) -> dict:
     log(f"add one article {results['add_article']}")
     results["chat_largest"] = measure.chat(copy, questions[:20])
     shutil.rmtree(copy, ignore_errors=True)
+    if args.serve:
+        results["serve"] = serve_levels(results["sizes"], out)
+        log(f"newsdesk serve {results['serve']}")
     results["wall_minutes"] = (time.perf_counter() - started) / 60
     results["floors"] = report.floors(results)
     return results
+
+
+def serve_levels(sizes: list[dict], out: Path) -> dict:
+    """`newsdesk serve` over the store nearest 100k sentences: requests/s, p50/p95 at 1, 8, 32 clients."""
+    from bench import serve
+
+    size = min(sizes, key=lambda s: abs(s["sentences_target"] - 100_000))
+    serve.main(["--index", size["store"], "--out", str(out / "serve.json")])
+    return json.loads((out / "serve.json").read_text(encoding="utf-8"))
 
 
 def int8_path(texts: list[str], jsonl: Path, work: Path, questions: list[str], embeddings: Path, args) -> dict:
@@ -244,6 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-int8", dest="int8", action="store_false", help="skip the ONNX int8 encoder")
     parser.add_argument(
         "--no-realism", dest="realism", action="store_false", help="skip the check of synthetic against real vectors"
+    )
+    parser.add_argument(
+        "--no-serve", dest="serve", action="store_false", help="skip the HTTP server's requests/s at 1, 8, 32 clients"
     )
     parser.add_argument("--quick", action="store_true", help="a smoke run in minutes: 2k and 20k sentences")
     parser.add_argument("--out", default=str(BENCH / "out"), help="results folder (default bench/out)")
