@@ -37,6 +37,7 @@ class ReadingSettings:
     candidates: int
     feature_weight: float
     skip_margin: float
+    min_spread: float
     max_length: int
     threads: int
     min_score: float
@@ -63,6 +64,7 @@ class ReadingSettings:
             candidates=value("ce_candidates", int),
             feature_weight=value("ce_feature_weight", float),
             skip_margin=value("ce_skip_margin", float),
+            min_spread=value("ce_min_spread", float),
             max_length=value("ce_max_length", int),
             threads=value("ce_threads", int),
             min_score=value("ce_min_score", float),
@@ -109,7 +111,7 @@ class ReadingReranker:
             return Read(list(ranked), {best: score}, skipped=n > 1)
         cross = self.scorer.score(question, [text_of(i) for i, _ in head])
         features = np.array([s for _, s in head], dtype=np.float64)
-        fused = zscore(cross) + self.settings.feature_weight * zscore(features)
+        fused = zscore(cross, self.settings.min_spread) + self.settings.feature_weight * zscore(features)
         if prior is not None:
             fused = fused + prior([i for i, _ in head], features)
         # Ties keep the feature order (a stable sort on the negated fused score).
@@ -117,10 +119,12 @@ class ReadingReranker:
         return Read([head[i] for i in order] + ranked[n:], {head[i][0]: float(cross[i]) for i in range(n)})
 
 
-def zscore(values: np.ndarray) -> np.ndarray:
-    """Values centred on their mean in units of their standard deviation (zeros when all equal)."""
+def zscore(values: np.ndarray, min_spread: float = 0.0) -> np.ndarray:
+    """Values centred on their mean in units of their standard deviation, or of ``min_spread``
+    when that is larger: scores that barely differ are noise, and z-scoring alone would blow
+    them up to the same weight as a clear preference (zeros when all are equal)."""
     values = np.asarray(values, dtype=np.float64)
     if len(values) == 0:
         return values
-    spread = values.std()
+    spread = max(float(values.std()), min_spread)
     return (values - values.mean()) / spread if spread > 1e-12 else np.zeros_like(values)

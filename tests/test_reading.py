@@ -134,3 +134,19 @@ def test_a_model_without_checksums_is_refused(tmp_path):
     (folder / "SHA256SUMS").unlink()
     with pytest.raises(RerankModelError, match="cannot be trusted"):
         verify_model(folder)
+
+
+class FlatScorer:
+    """A reader that barely tells the candidates apart (and slightly prefers the wrong one)."""
+
+    def score(self, question, sentences):
+        return np.array([0.01 * i for i in range(len(sentences))])
+
+
+def test_a_reader_that_barely_tells_candidates_apart_does_not_outvote_the_features():
+    reader = ReadingReranker(reading(candidates=3, feature_weight=0.25, skip_margin=0.0), FlatScorer())
+    assert [i for i, _ in reader.rerank("q", RANKED, TEXTS.__getitem__).ranked] == [1, 3, 2, 4]
+
+
+def test_zscore_uses_the_minimum_spread_when_scores_barely_differ():
+    assert zscore(np.array([0.0, 0.02]), min_spread=1.0).tolist() == [-0.01, 0.01]

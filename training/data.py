@@ -102,7 +102,7 @@ def build_examples(
             golden = {i for i in (para.holding(s) for s in starts) if i is not None}
             same = [i for i in range(len(para.sentences)) if i not in golden]
             rng.shuffle(same)
-            texts = [para.sentences[positive]] + [para.sentences[i] for i in same[:same_paragraph]]
+            texts = [para.sentences[positive]] + [para.sentences[i] for i in same[: min(same_paragraph, negatives)]]
             texts = list(dict.fromkeys(texts))  # a paragraph may repeat a sentence word for word
             texts += _others(paragraphs, by_article[para.article], p_index, negatives + 1 - len(texts), rng, texts)
             if len(texts) < negatives + 1:  # an article of one short paragraph: borrow from anywhere

@@ -32,7 +32,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", type=int, default=32, help="questions per step")
     parser.add_argument("--negatives", type=int, default=7)
     parser.add_argument("--max-length", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=4e-5)
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate (4e-5; 3e-4 with --quick)")
     parser.add_argument("--weight-decay", type=float, default=0.01)
     parser.add_argument("--warmup", type=float, default=0.1, help="share of steps warming up")
     parser.add_argument("--layers", type=int, default=0, help="keep only the first N layers (0: all)")
@@ -61,6 +61,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "step, length 48, 200 steps, measured on 60 questions' paragraphs",
     )
     args = parser.parse_args(argv)
+    if args.lr is None:  # a few hundred small steps need a larger step size than the full recipe
+        args.lr = 3e-4 if args.quick else 4e-5
     if args.quick:
         args.batch, args.negatives, args.max_length = 2, 3, 48
         args.layers = args.layers or 2
