@@ -71,13 +71,13 @@ def verify_model(folder: Path) -> None:
         path = folder / name
         if not path.is_file():
             raise RerankModelError(f"cross-encoder file {path} is missing: {fix}")
-        if _sha256(path) != digest:
+        if sha256_of(path) != digest:
             raise RerankModelError(
                 f"cross-encoder file {path} is damaged (its sha256 does not match {CHECKSUMS}): {fix}"
             )
 
 
-def _sha256(path: Path) -> str:
+def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):

@@ -7,11 +7,11 @@ from these weights (retrieval/cross_encoder.py), so one file serves both precisi
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 
-CHECKSUMS = "SHA256SUMS"
+from retrieval.cross_encoder import CHECKSUMS, sha256_of
+
 # The files a model folder must hold; the loader checks each against SHA256SUMS.
 MODEL_FILES = (
     "config.json",
@@ -40,11 +40,3 @@ def write_checksums(folder: Path) -> None:
     """``sha256sum``-format lines for the model files present (checkable with ``sha256sum -c``)."""
     lines = [f"{sha256_of(folder / name)}  {name}" for name in MODEL_FILES if (folder / name).exists()]
     (folder / CHECKSUMS).write_text("\n".join(lines) + "\n")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
