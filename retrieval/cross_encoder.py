@@ -95,7 +95,9 @@ class CrossEncoder:
         self, name: str, precision: str = "int8", max_length: int = 128, threads: int = 0, cache_size: int = 20000
     ):
         if precision not in PRECISIONS:
-            raise RerankModelError(f"[rerank] ce_precision = {precision!r} is unknown; use one of {', '.join(PRECISIONS)}")
+            raise RerankModelError(
+                f"[rerank] ce_precision = {precision!r} is unknown; use one of {', '.join(PRECISIONS)}"
+            )
         self.folder = resolve_model(name)
         verify_model(self.folder)
         self.name = name
