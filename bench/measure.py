@@ -135,16 +135,24 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
     """End-to-end `Answerer.ask` times inside the process, with the reading stage (the default)
     and without it (the first stage alone), interleaved question by question so both see the
     same machine; and the question-encoding share. The reader's score cache is cleared before
-    each question, so no number is flattered by a repeat."""
+    each question, so no number is flattered by a repeat. The reading stage is also timed on
+    PyTorch eager (``torch_*``), interleaved too, when the configured runtime is ONNX Runtime."""
     from retrieval.answer import open_answerer
+    from retrieval.cross_encoder import CrossEncoder
+    from retrieval.reading import ReadingReranker
 
     started = time.perf_counter()
     answerer = open_answerer(settings_for(index_dir), index_dir, encoder=encoder)
     load_seconds = time.perf_counter() - started
     reader = answerer.reader
+    eager = None
+    if reader is not None and reader.settings.runtime != "torch":
+        r = reader.settings
+        scorer = CrossEncoder(r.model, r.precision, r.max_length, r.threads, cache_size=0, runtime="torch")
+        eager = ReadingReranker(r, scorer)
     for question in questions[:warmup]:
         answerer.ask(question)
-    total, first, encode, skipped = [], [], [], 0
+    total, first, encode, torch_total, skipped = [], [], [], [], 0
     for question in questions:
         clock = time.perf_counter()
         encoder.encode([question])
@@ -158,16 +166,29 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
         answer = answerer.ask(question)
         total.append((time.perf_counter() - clock) * 1000)
         skipped += sum(e.rerank_score is not None for e in answer.evidence) == 1
+        if eager is not None:
+            answerer.reader = eager
+            clock = time.perf_counter()
+            answerer.ask(question)
+            torch_total.append((time.perf_counter() - clock) * 1000)
+            answerer.reader = reader
+    eager_times = (
+        {"torch_p50_ms": round(percentile(torch_total, 50), 2), "torch_p95_ms": round(percentile(torch_total, 95), 2)}
+        if torch_total
+        else {}
+    )
     return {
         "load_seconds": round(load_seconds, 2),
         "questions": len(questions),
         "reranker": reader.settings.model if reader else "",
+        "runtime": reader.settings.runtime if reader else "",
         "reader_read_one_only": skipped,
         "p50_ms": round(percentile(total, 50), 2),
         "p95_ms": round(percentile(total, 95), 2),
         "first_stage_p50_ms": round(percentile(first, 50), 2),
         "first_stage_p95_ms": round(percentile(first, 95), 2),
         "encode_p50_ms": round(percentile(encode, 50), 2),
+        **eager_times,
     }
 
 

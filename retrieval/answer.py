@@ -376,4 +376,4 @@ def load_scorer(settings: Settings) -> PairScorer | None:
     reading = ReadingSettings.from_section(settings.section("rerank"))
     if not reading.enabled:
         return None
-    return load_cross_encoder(reading.model, reading.precision, reading.max_length, reading.threads)
+    return load_cross_encoder(reading.model, reading.precision, reading.max_length, reading.threads, reading.runtime)

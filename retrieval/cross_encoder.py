@@ -4,10 +4,11 @@ The model is a one-output BERT classifier (``models/reranker-minilm-l6-qa``, mad
 ``training/``). It ships with newsdesk, is checked against its ``SHA256SUMS`` before loading,
 and never falls back silently: a missing or damaged file is an error naming the fix.
 
-Speed on a CPU comes from: int8 weights (PyTorch dynamic quantisation of the linear layers,
-made at load time from the float16 file), pairs sorted by length and batched so little
-padding is computed, questions truncated before sentences, and an LRU cache of scores keyed
-by (question, sentence), so a repeated question or a sentence seen again costs nothing.
+Speed on a CPU comes from: ONNX Runtime (``retrieval/cross_encoder_onnx.py``; PyTorch eager
+with ``ce_runtime = "torch"``), pairs sorted by length and batched so little padding is
+computed, questions truncated before sentences, an LRU cache of scores keyed by (question,
+sentence), so a repeated question or a sentence seen again costs nothing, and optionally int8
+weights (``ce_precision``; the evaluator shows what they cost).
 """
 
 from __future__ import annotations
@@ -23,11 +24,13 @@ from pathlib import Path
 import numpy as np
 
 from retrieval.config import PROJECT_ROOT
+from retrieval.cross_encoder_onnx import pad_pairs
 
 MODELS_DIR = PROJECT_ROOT / "models"
 CHECKSUMS = "SHA256SUMS"
 REQUIRED_FILES = ("config.json", "model.safetensors", "tokenizer.json")
 PRECISIONS = ("int8", "float32")
+RUNTIMES = ("onnxruntime", "torch")
 # Padded tokens may exceed real ones by this share before a length-sorted batch is cut.
 PAD_SLACK = 0.25
 
@@ -50,8 +53,9 @@ def resolve_model(name: str) -> Path:
     )
 
 
-def verify_model(folder: Path) -> None:
-    """Check every file listed in SHA256SUMS; raise RerankModelError naming the fix otherwise."""
+def verify_model(folder: Path) -> dict[str, str]:
+    """Check every file listed in SHA256SUMS and return their digests by name; raise
+    RerankModelError naming the fix otherwise."""
     fix = (
         f"restore it (`git checkout -- {folder}` in a clone, or copy the folder again), "
         'or set [rerank] cross_encoder = "" to answer without the reranker'
@@ -75,6 +79,7 @@ def verify_model(folder: Path) -> None:
             raise RerankModelError(
                 f"cross-encoder file {path} is damaged (its sha256 does not match {CHECKSUMS}): {fix}"
             )
+    return expected
 
 
 def sha256_of(path: Path) -> str:
@@ -92,23 +97,40 @@ class CrossEncoder:
     """
 
     def __init__(
-        self, name: str, precision: str = "int8", max_length: int = 128, threads: int = 0, cache_size: int = 20000
+        self,
+        name: str,
+        precision: str = "int8",
+        max_length: int = 128,
+        threads: int = 0,
+        cache_size: int = 20000,
+        runtime: str = "onnxruntime",
     ):
         if precision not in PRECISIONS:
             raise RerankModelError(
                 f"[rerank] ce_precision = {precision!r} is unknown; use one of {', '.join(PRECISIONS)}"
             )
+        if runtime not in RUNTIMES:
+            raise RerankModelError(f"[rerank] ce_runtime = {runtime!r} is unknown; use one of {', '.join(RUNTIMES)}")
         self.folder = resolve_model(name)
-        verify_model(self.folder)
+        self._digests = verify_model(self.folder)
         self.name = name
         self.precision = precision
+        self.runtime = runtime
         self.max_length = int(max_length)
         self.threads = int(threads)
         self._cache: OrderedDict[tuple[str, str], float] = OrderedDict()
         self._cache_size = int(cache_size)
         self._lock = threading.Lock()
         self._tokenizer = self._load_tokenizer()
-        self._model = self._load_model()
+        self._session = None
+        self._model = None
+        if runtime == "onnxruntime":
+            from retrieval.cross_encoder_onnx import onnx_session
+
+            weights = self._digests["model.safetensors"] if "model.safetensors" in self._digests else ""
+            self._session = onnx_session(self.folder, weights, precision, self.threads, self._tokenizer)
+        else:
+            self._model = self._load_model()
 
     def _load_tokenizer(self):
         from tokenizers import Tokenizer
@@ -171,10 +193,15 @@ class CrossEncoder:
             self._cache.clear()
 
     def _run(self, question: str, sentences: list[str]) -> np.ndarray:
-        import torch
-
         encodings = self._tokenizer.encode_batch([(question, s) for s in sentences])
         out = np.zeros(len(sentences), dtype=np.float64)
+        if self._session is not None:
+            for batch in length_batches([len(e.ids) for e in encodings]):
+                logits = self._session.run(None, pad_pairs(encodings, batch))[0]
+                out[batch] = logits.reshape(-1).astype(np.float64)
+            return out
+        import torch
+
         # torch's intra-op thread count is process-wide: set it for this pass and put it back,
         # so the sentence encoder (indexing in the same process) keeps its own.
         before = torch.get_num_threads()
@@ -192,20 +219,8 @@ class CrossEncoder:
 
         with torch.inference_mode():
             for batch in length_batches([len(e.ids) for e in encodings]):
-                width = max(len(encodings[i].ids) for i in batch)
-                ids = np.zeros((len(batch), width), dtype=np.int64)
-                types = np.zeros_like(ids)
-                mask = np.zeros_like(ids)
-                for row, i in enumerate(batch):
-                    e = encodings[i]
-                    ids[row, : len(e.ids)] = e.ids
-                    types[row, : len(e.ids)] = e.type_ids
-                    mask[row, : len(e.ids)] = 1
-                logits = self._model(
-                    input_ids=torch.from_numpy(ids),
-                    token_type_ids=torch.from_numpy(types),
-                    attention_mask=torch.from_numpy(mask),
-                ).logits
+                feeds = pad_pairs(encodings, batch)
+                logits = self._model(**{name: torch.from_numpy(value) for name, value in feeds.items()}).logits
                 out[batch] = logits.view(-1).double().numpy()
 
 
@@ -231,15 +246,17 @@ def length_batches(lengths: Sequence[int], max_batch: int = 32) -> list[list[int
     return batches
 
 
-_LOADED: dict[tuple[str, str, int, int], CrossEncoder] = {}
+_LOADED: dict[tuple[str, str, int, int, str], CrossEncoder] = {}
 _LOADING = threading.Lock()
 
 
-def load_cross_encoder(name: str, precision: str = "int8", max_length: int = 128, threads: int = 0) -> CrossEncoder:
-    """One CrossEncoder per (model folder, precision, length, threads) in a process: the bot's
-    reloads, the evaluator's modes and the tests share it (and its score cache)."""
-    key = (str(resolve_model(name).resolve()), precision, int(max_length), int(threads))
+def load_cross_encoder(
+    name: str, precision: str = "int8", max_length: int = 128, threads: int = 0, runtime: str = "onnxruntime"
+) -> CrossEncoder:
+    """One CrossEncoder per (model folder, precision, length, threads, runtime) in a process: the
+    bot's reloads, the evaluator's modes and the tests share it (and its score cache)."""
+    key = (str(resolve_model(name).resolve()), precision, int(max_length), int(threads), runtime)
     with _LOADING:
         if key not in _LOADED:
-            _LOADED[key] = CrossEncoder(name, precision, max_length, threads)
+            _LOADED[key] = CrossEncoder(name, precision, max_length, threads, runtime=runtime)
         return _LOADED[key]

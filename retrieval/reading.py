@@ -33,6 +33,7 @@ class ReadingSettings:
     """The [rerank] cross-encoder settings, typed (defaults live in config/default.toml only)."""
 
     model: str
+    runtime: str
     precision: str
     candidates: int
     feature_weight: float
@@ -60,6 +61,7 @@ class ReadingSettings:
 
         settings = cls(
             model=value("cross_encoder", str),
+            runtime=value("ce_runtime", str),
             precision=value("ce_precision", str),
             candidates=value("ce_candidates", int),
             feature_weight=value("ce_feature_weight", float),
@@ -69,6 +71,12 @@ class ReadingSettings:
             threads=value("ce_threads", int),
             min_score=value("ce_min_score", float),
         )
+        from retrieval.cross_encoder import RUNTIMES
+
+        if settings.runtime not in RUNTIMES:
+            raise ConfigError(
+                f"[rerank] ce_runtime = {settings.runtime!r} is unknown; use one of {', '.join(RUNTIMES)}"
+            )
         if settings.enabled and settings.candidates < 1:
             raise ConfigError(f"[rerank] ce_candidates = {settings.candidates} must be at least 1")
         return settings

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -13,6 +16,11 @@ from retrieval.config import PROJECT_ROOT, Settings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# The cross-encoder's exported ONNX graphs go to a folder of this run (the CLI processes tests
+# start inherit it), so a run neither reads nor fills the user's cache.
+if "NEWSDESK_CACHE_DIR" not in os.environ:
+    os.environ["NEWSDESK_CACHE_DIR"] = tempfile.mkdtemp(prefix="newsdesk-test-cache-")
+    atexit.register(shutil.rmtree, os.environ["NEWSDESK_CACHE_DIR"], ignore_errors=True)
 
 SEEDS = PROJECT_ROOT / "seeds"
 HEADLINE = "how many US troops to Poland?"

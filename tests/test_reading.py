@@ -150,3 +150,45 @@ def test_a_reader_that_barely_tells_candidates_apart_does_not_outvote_the_featur
 
 def test_zscore_uses_the_minimum_spread_when_scores_barely_differ():
     assert zscore(np.array([0.0, 0.02]), min_spread=1.0).tolist() == [-0.01, 0.01]
+
+
+def test_an_unknown_runtime_names_the_setting_and_the_choices():
+    from retrieval.config import ConfigError
+
+    with pytest.raises(ConfigError, match="ce_runtime.*onnxruntime, torch"):
+        ReadingSettings.from_section({**Settings.load(env={}).section("rerank"), "ce_runtime": "tensorrt"})
+
+
+PAIRS = (
+    "how many US troops to Poland?",
+    [
+        "The U.S. has started deploying 5,000 troops to Poland and Romania.",
+        "Biden spoke on Friday.",
+        "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said on a call.",
+    ],
+)
+
+
+@pytest.mark.model
+def test_onnx_runtime_scores_every_pair_as_pytorch_does(tmp_path, monkeypatch):
+    from retrieval.cross_encoder import CrossEncoder
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    onnx = CrossEncoder(SHIPPED, "float32", cache_size=0, runtime="onnxruntime")
+    eager = CrossEncoder(SHIPPED, "float32", cache_size=0, runtime="torch")
+    assert onnx.score(*PAIRS) == pytest.approx(eager.score(*PAIRS), abs=1e-3)
+    assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
+
+
+@pytest.mark.model
+def test_a_damaged_cached_graph_is_exported_again_not_run(tmp_path, monkeypatch):
+    from retrieval.cross_encoder import CrossEncoder
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    want = CrossEncoder(SHIPPED, "float32", cache_size=0).score(*PAIRS)
+    (graph,) = (tmp_path / "cache").glob("*.onnx")
+    with open(graph, "r+b") as handle:
+        handle.seek(graph.stat().st_size // 2)
+        handle.write(b"\xff" * 64)
+    again = CrossEncoder(SHIPPED, "float32", cache_size=0).score(*PAIRS)
+    assert again == pytest.approx(want, abs=1e-6)
