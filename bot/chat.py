@@ -160,9 +160,11 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
     )
     if filters.active:
         click.echo(f"Every answer is filtered: {filters.describe()}.")
+    # At a terminal the prompt comes first; in a pipe each question is echoed above its answer.
+    terminal = sys.stdin.isatty()
     while True:
         try:
-            text = input("? ")
+            text = input("? " if terminal else "")
         except EOFError:
             click.echo("")
             return
@@ -171,6 +173,8 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
             continue
         if not text.strip():
             continue
+        if not terminal:
+            click.echo(f"? {text}")
         history.append(text)
         if text.strip().lower() in QUIT_WORDS:
             return
