@@ -26,6 +26,7 @@ from telegram import (
     InlineQueryResultsButton,
     InputTextMessageContent,
     LinkPreviewOptions,
+    Message,
     MessageEntity,
     Update,
 )
@@ -239,7 +240,13 @@ def _slow_down(state: BotState, wait: float) -> str:
 
 
 async def _reply_with_buttons(
-    message, state: BotState, chat_id: int, answer: Answer, filters: Filters, parts: list[str], shown_before: int = 0
+    message: Message,
+    state: BotState,
+    chat_id: int,
+    answer: Answer,
+    filters: Filters,
+    parts: list[str],
+    shown_before: int = 0,
 ) -> None:
     """Send the answer's messages, the last one with its "more", "newer" and "older" buttons."""
     markup = None
