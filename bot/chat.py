@@ -160,7 +160,7 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
     )
     if filters.active:
         click.echo(f"Every answer is filtered: {filters.describe()}.")
-    # At a terminal the prompt comes first; in a pipe each question is echoed above its answer.
+    # A prompt is for someone typing; piped output stays the answers alone.
     terminal = sys.stdin.isatty()
     while True:
         try:
@@ -173,8 +173,6 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
             continue
         if not text.strip():
             continue
-        if not terminal:
-            click.echo(f"? {text}")
         history.append(text)
         if text.strip().lower() in QUIT_WORDS:
             return

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.ask_params import K_TYPE, MODE_TYPE, cli_filters, filter_options
+from bot.format import HIGHLIGHTS
 from bot.lazy_group import LazyGroup
 
 
@@ -39,7 +40,7 @@ def load_settings(
 def highlight_option(func):
     return click.option(
         "--highlight",
-        type=click.Choice(["bold", "brackets", "none"]),
+        type=click.Choice(HIGHLIGHTS),
         default=None,
         help="How to mark the answer in each sentence (default: bold on a terminal, none when piped).",
     )(func)

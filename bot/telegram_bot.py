@@ -303,6 +303,10 @@ async def button(update: Update, context: Context) -> None:
 @members_only
 async def start(update: Update, context: Context) -> None:
     """Say what the archive holds and give example questions (/start and /help)."""
+    await _welcome(update, context)
+
+
+async def _welcome(update: Update, context: Context) -> None:
     state = _state(context)
     stats = await state.run(state.answerer.stats)
     await update.effective_message.reply_text(fmt.welcome(stats, state.settings.examples, context.bot.username))
@@ -321,8 +325,12 @@ async def ask_command(update: Update, context: Context) -> None:
 
 @members_only
 async def private_text(update: Update, context: Context) -> None:
-    """Treat a plain text message in a private chat as a question."""
-    await answer_question(update, context, update.effective_message.text or "")
+    """Treat a plain text message in a private chat as a question ("help" alone is /help)."""
+    text = update.effective_message.text or ""
+    if text.strip().lower() in ("help", "help?", "?"):
+        await _welcome(update, context)
+        return
+    await answer_question(update, context, text)
 
 
 async def group_mention(update: Update, context: Context) -> None:

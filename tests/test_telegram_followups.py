@@ -203,3 +203,9 @@ async def test_help_documents_follow_ups_and_the_buttons(bot):
 def test_callback_data_is_read_strictly():
     assert parse_callback("newer:0a1b2c3d") == ("newer", "0a1b2c3d")
     assert parse_callback("newer:0a1b2c3d\n") is None and parse_callback(None) is None
+
+
+@pytest.mark.parametrize("word", ["help", "Help", "?"])
+async def test_help_alone_in_a_private_chat_is_help_not_a_question(bot, word):
+    [reply] = await bot.say(word)
+    assert "Try for example" in reply and bot.answerer.questions == []
