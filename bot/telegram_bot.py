@@ -324,6 +324,13 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 @members_only
+async def clear_command(update: Update, context: Context) -> None:
+    """Forget the chat's previous question, so the next one is read on its own (/clear)."""
+    _state(context).contexts.forget(update.effective_chat.id)
+    await update.effective_message.reply_text("Forgotten: your next question starts afresh.")
+
+
+@members_only
 async def private_text(update: Update, context: Context) -> None:
     """Treat a plain text message in a private chat as a question ("help" alone is /help)."""
     text = update.effective_message.text or ""
@@ -441,7 +448,11 @@ async def _announce(app: Application) -> None:
         stats.get("date_min"),
         stats.get("date_max"),
     )
-    commands = [BotCommand("help", "What I know, with example questions"), BotCommand("ask", "Ask a question")]
+    commands = [
+        BotCommand("help", "What I know, with example questions"),
+        BotCommand("ask", "Ask a question"),
+        BotCommand("clear", "Forget the previous question"),
+    ]
     try:
         await app.bot.set_my_commands(commands)
     except TelegramError as exc:
@@ -472,6 +483,7 @@ def build_application(tg: TelegramSettings, answerer: Answerer, bot: NewsdeskBot
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     app.add_handler(CommandHandler(["start", "help"], start, filters=new))
     app.add_handler(CommandHandler("ask", ask_command, filters=new))
+    app.add_handler(CommandHandler("clear", clear_command, filters=new))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_text))
     mentions = filters.Entity(MessageEntity.MENTION)
     app.add_handler(MessageHandler(new & groups & filters.TEXT & ~filters.COMMAND & mentions, group_mention))

@@ -162,7 +162,7 @@ def welcome(stats: Mapping[str, Any], examples: Sequence[str], username: str | N
         "",
         "Follow up in a few words and I keep the subject for a few minutes: after "
         "<i>how many US troops to Poland?</i> ask <i>and when?</i> or <i>what about Germany?</i>; "
-        "the answer shows what I searched for.",
+        "the answer shows what I searched for. /clear forgets the previous question.",
         "",
         "Buttons under an answer: <b>➕ more</b> shows the next evidence, <b>⏩ newer</b> and "
         "<b>⏪ older</b> ask again for evidence after or before the dates shown.",

@@ -209,3 +209,10 @@ def test_callback_data_is_read_strictly():
 async def test_help_alone_in_a_private_chat_is_help_not_a_question(bot, word):
     [reply] = await bot.say(word)
     assert "Try for example" in reply and bot.answerer.questions == []
+
+
+async def test_clear_forgets_the_chats_previous_question(bot):
+    await bot.say(HEADLINE)
+    [reply] = await bot.say("/clear")
+    await bot.say("and when?")
+    assert "Forgotten" in reply and bot.answerer.questions == [HEADLINE, "and when?"]
