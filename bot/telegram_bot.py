@@ -267,7 +267,8 @@ async def button(update: Update, context: Context) -> None:
         return
     parsed = parse_callback(query.data)
     shown = state.answers.get(parsed[1], update.effective_chat.id) if parsed and update.effective_chat else None
-    if shown is None or query.message is None:
+    if shown is None or query.message is None or (parsed[0] != MORE and not shown.newest):
+        # An undated answer never shows "newer" or "older"; such a press was not made here either.
         await query.answer(EXPIRED if parsed else "That button is not one of mine.", show_alert=True)
         return
     wait = state.questions.acquire(_asker(update))

@@ -216,3 +216,16 @@ async def test_clear_forgets_the_chats_previous_question(bot):
     [reply] = await bot.say("/clear")
     await bot.say("and when?")
     assert "Forgotten" in reply and bot.answerer.questions == [HEADLINE, "and when?"]
+
+
+async def test_newer_under_an_undated_answer_is_refused_not_a_failure(answerer):
+    answerer.evidence = [evidence("Troops are going to Poland.", None, "wire")]
+    harness = await make_bot_with(answerer)
+    try:
+        await harness.say(HEADLINE)
+        assert "reply_markup" not in harness.request.sent()[-1].params  # no dates, no more: no buttons
+        [answer_id] = harness.app.bot_data["newsdesk"].answers._answers  # a press forged with its real id
+        sent, [ack] = await press(harness, f"newer:{answer_id}")
+        assert sent == [] and "expired" in ack["text"] and answerer.questions == [HEADLINE]
+    finally:
+        await harness.app.shutdown()
