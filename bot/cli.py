@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 
 from bot.ask_params import K_TYPE, MODE_TYPE, cli_filters, filter_options
+from bot.format import HIGHLIGHTS
 from bot.lazy_group import LazyGroup
 
 
@@ -34,6 +35,15 @@ def load_settings(
         return Settings.load(overrides=overrides)
     except ConfigError as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def highlight_option(func):
+    return click.option(
+        "--highlight",
+        type=click.Choice(HIGHLIGHTS),
+        default=None,
+        help="How to mark the answer in each sentence (default: bold on a terminal, none when piped).",
+    )(func)
 
 
 def index_option(func):
@@ -218,18 +228,22 @@ _FREEZE_AT_EXIT = False
     help="Rank by the first-stage features alone, without the cross-encoder (for comparison).",
 )
 @filter_options
+@highlight_option
 @click.option(
     "--no-time",
     "no_time",
     is_flag=True,
     help="Search time words (latest, in February 2022) as plain words (for comparison).",
 )
-def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, no_time):
+def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, highlight, no_time):
     """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences.
 
     Time words in the question are read against the archive's newest date (or --as-of):
     "in February 2022", "before July 20", "last month" restrict the evidence to that period,
     and "latest", "now", "currently" put newer evidence first among equally good answers.
+
+    On a terminal the kind of answer asked for (a number, a date, a name) is in bold; piped
+    output is plain text unless --highlight says otherwise.
     """
     from bot.answer_schema import error_object
     from retrieval.types import QuestionError
@@ -256,18 +270,20 @@ def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_
             else:
                 click.echo(f"error: {exc}" if question is not None else f"line {number}: {exc}", err=True)
             continue
-        _print_answer(answer, as_json)
+        _print_answer(answer, as_json, highlight)
     if failed and question is not None:
         sys.exit(2)
 
 
-def _print_answer(answer, as_json: bool) -> None:
-    from bot.format import render_json, render_text
+def _print_answer(answer, as_json: bool, highlight: str | None = None) -> None:
+    from bot.format import highlight_for, render_json, render_text
 
     if as_json:
         click.echo(render_json(answer))
     else:
-        click.echo(render_text(answer, color=sys.stdout.isatty()))
+        mode = highlight_for(highlight, sys.stdout.isatty())
+        # click drops ANSI codes off a terminal unless told; bold asked for by name is kept.
+        click.echo(render_text(answer, highlight=mode), color=True if mode == "bold" else None)
         click.echo("")
 
 
@@ -276,47 +292,27 @@ def _print_answer(answer, as_json: bool) -> None:
 @click.option("-k", "--k", "k", type=K_TYPE, default=None, help="How many sentences (default 5).")
 @click.option("--mode", type=MODE_TYPE, default=None, help="Retrieval mode (default hybrid).")
 @filter_options
-def chat(index, k, mode, since, until, sources, as_of):
-    """Ask questions one after another at a prompt (history with the arrow keys; Ctrl-D quits)."""
-    filters, as_of = cli_filters(since, until, sources, as_of)
+@highlight_option
+def chat(index, k, mode, since, until, sources, as_of, highlight):
+    """Ask questions one after another at a prompt.
 
-    try:
-        import readline  # noqa: F401  (line editing and history for input())
-    except ImportError:
-        pass  # input() works without line editing
+    A short or pronoun-led question ("and when?", "how many of them?", "what about Germany?")
+    builds on the previous one, and the reply says what was searched. /help lists the
+    commands (/since, /until, /source, /clear, /quit). History is kept between sessions in
+    $NEWSDESK_HOME (default ~/.local/share/newsdesk); Ctrl-C drops the line, Ctrl-D quits.
+    """
+    from bot.chat import run_chat
+
+    filters, as_of = cli_filters(since, until, sources, as_of)
     settings = load_settings(index, mode)
     answerer = open_for_questions(settings, live=True)
+    _skip_final_collection()
     try:
-        _chat(answerer, k, mode, filters, as_of)
+        run_chat(
+            answerer, k, mode, filters, as_of, highlight, lambda answer, mode_: _print_answer(answer, False, mode_)
+        )
     finally:
         answerer.stop()
-
-
-def _chat(answerer, k, mode, filters, as_of) -> None:
-    from retrieval.types import QuestionError
-
-    _skip_final_collection()
-    stats = answerer.stats()
-    click.echo(f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. Ctrl-D or :q quits.")
-    if filters.active:
-        click.echo(f"Every answer is filtered: {filters.describe()}.")
-    while True:
-        try:
-            text = input("? ")
-        except (EOFError, KeyboardInterrupt):
-            click.echo("")
-            return
-        if text.strip() in {":q", "quit", "exit"}:
-            return
-        if not text.strip():
-            continue
-        try:
-            answer = answerer.ask(text, k=k, mode=mode, filters=filters, as_of=as_of)
-        except QuestionError as exc:
-            click.echo(f"error: {exc}")
-            continue
-        _print_answer(answer, as_json=False)
-        click.echo(f"({answer.elapsed_ms:.0f} ms)")
 
 
 @main.command()

@@ -9,13 +9,21 @@ import textwrap
 from retrieval.types import Answer, Evidence
 
 BOLD, DIM, RESET = "\033[1m", "\033[2m", "\033[0m"
+# How highlight spans are shown: ANSI bold (a terminal), [[...]] (plain text that keeps them), or not at all.
+HIGHLIGHTS = ("bold", "brackets", "none")
+_MARKERS = {"bold": (BOLD, RESET), "brackets": ("[[", "]]")}
 
 
-def mark(text: str, spans: list[tuple[int, int]], color: bool) -> str:
-    """Mark highlight spans: bold on a terminal, [[...]] in plain text."""
-    if not spans:
+def highlight_for(choice: str | None, terminal: bool) -> str:
+    """The highlight mode to use: the one chosen, else bold on a terminal and none in a pipe."""
+    return choice or ("bold" if terminal else "none")
+
+
+def mark(text: str, spans: list[tuple[int, int]], highlight: str) -> str:
+    """Mark highlight spans as ``highlight`` says: "bold", "brackets" or "none"."""
+    if not spans or highlight not in _MARKERS:
         return text
-    opening, closing = (BOLD, RESET) if color else ("[[", "]]")
+    opening, closing = _MARKERS[highlight]
     out, last = [], 0
     for start, end in sorted(spans):
         if start < last:
@@ -39,8 +47,12 @@ def provenance(evidence: Evidence) -> str:
     return line
 
 
-def render_text(answer: Answer, color: bool = False, width: int | None = None) -> str:
-    """The answer for people: numbered sentences, each with its date and source."""
+def render_text(answer: Answer, highlight: str = "none", width: int | None = None) -> str:
+    """The answer for people: numbered sentences, each with its date and source.
+
+    ``highlight`` is "bold" (ANSI, for a terminal; the source lines are dimmed too),
+    "brackets" or "none" (plain text, for pipes and files)."""
+    color = highlight == "bold"
     width = width or min(100, shutil.get_terminal_size((100, 20)).columns)
     lines = []
     if answer.note:
@@ -57,7 +69,7 @@ def render_text(answer: Answer, color: bool = False, width: int | None = None) -
         lines.append("")
     for number, evidence in enumerate(answer.evidence, start=1):
         body = textwrap.fill(
-            mark(evidence.text, evidence.highlights, color),
+            mark(evidence.text, evidence.highlights, highlight),
             width=width,
             initial_indent=f"{number:>2}. ",
             subsequent_indent="    ",

@@ -16,6 +16,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from time import monotonic
 from typing import Any, Protocol, TypeVar
 
 import click
@@ -25,6 +26,7 @@ from telegram import (
     InlineQueryResultsButton,
     InputTextMessageContent,
     LinkPreviewOptions,
+    Message,
     MessageEntity,
     Update,
 )
@@ -33,6 +35,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -45,6 +48,18 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import telegram_format as fmt
 from bot.telegram_access import AccessPolicy, RateLimiter
+from bot.telegram_memory import (
+    MORE,
+    NEWER,
+    AnswerBook,
+    ChatContexts,
+    ShownAnswer,
+    dates_of,
+    day_after,
+    day_before,
+    keyboard,
+    parse_callback,
+)
 from bot.telegram_query import HELP as FILTER_HELP
 from bot.telegram_query import split_filters
 from bot.telegram_settings import TelegramSettings, load_telegram_settings, redact_logs, redactor
@@ -53,7 +68,7 @@ from retrieval.filters import FilterError
 from retrieval.types import Answer, Filters, QuestionError
 
 log = logging.getLogger("newsdesk.telegram")
-ALLOWED_UPDATES = [Update.MESSAGE, Update.INLINE_QUERY]
+ALLOWED_UPDATES = [Update.MESSAGE, Update.INLINE_QUERY, Update.CALLBACK_QUERY]
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 Context = ContextTypes.DEFAULT_TYPE
 Handler = Callable[[Update, Context], Awaitable[None]]
@@ -61,6 +76,9 @@ T = TypeVar("T")
 
 APOLOGY = "😕 Sorry, something went wrong while answering that. It has been logged; please try again in a moment."
 REFUSAL = "🔒 Sorry, this bot is private. To get access, send your user id <code>{user_id}</code> to its owner."
+# "more" stops here: an answer is a handful of sentences, not the archive.
+MAX_EVIDENCE = 100
+EXPIRED = "This answer's buttons have expired; please ask the question again."
 NOT_TEXT = "I can only read text questions; stickers, photos and other media carry nothing I can search."
 
 
@@ -82,6 +100,8 @@ class BotState:
     questions: RateLimiter
     inline_queries: RateLimiter
     executor: ThreadPoolExecutor
+    contexts: ChatContexts
+    answers: AnswerBook
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run blocking work on a worker thread so the event loop keeps serving other chats."""
@@ -152,6 +172,8 @@ async def _admitted(update: Update, context: Context) -> bool:
         await update.inline_query.answer(
             [], button=_inline_button("This bot is private"), cache_time=0, is_personal=True
         )
+    elif update.callback_query:
+        await update.callback_query.answer("🔒 Sorry, this bot is private.", show_alert=True)
     elif update.effective_message:
         await update.effective_message.reply_text(REFUSAL.format(user_id=user.id if user else "unknown"))
     return False
@@ -188,28 +210,104 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     if problem:
         await message.reply_text(problem)
         return
-    asker = update.effective_user.id if update.effective_user else update.effective_chat.id
-    wait = state.questions.acquire(asker)
+    wait = state.questions.acquire(_asker(update))
     if wait:
-        per = state.settings.rate_window_seconds
-        await message.reply_text(
-            f"⏳ You're asking faster than I can keep up: up to {state.questions.limit} questions "
-            f"every {per:g} seconds. Please try again in {max(1, round(wait))} s."
-        )
+        await message.reply_text(_slow_down(state, wait))
         return
+    chat_id = update.effective_chat.id
+    reading = state.contexts.read(chat_id, question, monotonic())
     await _typing(update, context)
     try:
-        answer = await state.run(state.answerer.ask, question.strip(), k=state.settings.k, filters=filters)
+        answer = await state.run(state.answerer.ask, reading.question.strip(), k=state.settings.k, filters=filters)
     except QuestionError as exc:
         await message.reply_text(fmt.escape(str(exc)))
         return
-    for part in fmt.format_answer(answer):
-        await message.reply_text(part)
+    state.contexts.remember(chat_id, answer.question, monotonic())
+    await _reply_with_buttons(
+        message, state, chat_id, answer, filters, fmt.format_answer(answer, follows=reading.follows)
+    )
+
+
+def _asker(update: Update) -> int:
+    return update.effective_user.id if update.effective_user else update.effective_chat.id
+
+
+def _slow_down(state: BotState, wait: float) -> str:
+    return (
+        f"⏳ You're asking faster than I can keep up: up to {state.questions.limit} questions "
+        f"every {state.settings.rate_window_seconds:g} seconds. Please try again in {max(1, round(wait))} s."
+    )
+
+
+async def _reply_with_buttons(
+    message: Message,
+    state: BotState,
+    chat_id: int,
+    answer: Answer,
+    filters: Filters,
+    parts: list[str],
+    shown_before: int = 0,
+) -> None:
+    """Send the answer's messages, the last one with its "more", "newer" and "older" buttons."""
+    markup = None
+    if answer.answered and answer.evidence:
+        newest, oldest = dates_of(answer.evidence[shown_before:])
+        shown = ShownAnswer(chat_id, answer.question, filters, len(answer.evidence), newest, oldest)
+        # "more" only when the page came back full: a short one was all there is.
+        full = len(answer.evidence) - shown_before >= state.settings.k
+        markup = keyboard(state.answers.add(shown), shown, more=full)
+    for number, part in enumerate(parts, 1):
+        await message.reply_text(part, reply_markup=markup if number == len(parts) else None)
+
+
+async def button(update: Update, context: Context) -> None:
+    """Carry out a press of "more", "newer" or "older" under an answer given in this chat."""
+    query, state = update.callback_query, _state(context)
+    if not await _admitted(update, context):
+        return
+    parsed = parse_callback(query.data)
+    shown = state.answers.get(parsed[1], update.effective_chat.id) if parsed and update.effective_chat else None
+    if shown is None or query.message is None or (parsed[0] != MORE and not shown.newest):
+        # An undated answer never shows "newer" or "older"; such a press was not made here either.
+        await query.answer(EXPIRED if parsed else "That button is not one of mine.", show_alert=True)
+        return
+    wait = state.questions.acquire(_asker(update))
+    if wait:
+        await query.answer(f"Slow down: try again in {max(1, round(wait))} s.", show_alert=True)
+        return
+    await query.answer()
+    action, k = parsed[0], state.settings.k
+    filters = shown.filters
+    if action == MORE:
+        k = min(shown.shown + state.settings.k, MAX_EVIDENCE)
+    elif action == NEWER:
+        filters = filters.narrowed(since=day_after(shown.newest))
+    else:
+        filters = filters.narrowed(until=day_before(shown.oldest))
+    await _typing(update, context)
+    try:
+        answer = await state.run(state.answerer.ask, shown.question, k=k, filters=filters)
+    except QuestionError as exc:
+        await query.message.reply_text(fmt.escape(str(exc)))
+        return
+    if action != MORE:
+        await _reply_with_buttons(query.message, state, shown.chat_id, answer, filters, fmt.format_answer(answer))
+        return
+    further = answer.evidence[shown.shown :]
+    if not further:
+        await query.message.reply_text(f"That was all the evidence I have for <i>{fmt.escape(shown.question)}</i>.")
+        return
+    parts = fmt.more_evidence(shown.question, further, shown.shown + 1)
+    await _reply_with_buttons(query.message, state, shown.chat_id, answer, filters, parts, shown_before=shown.shown)
 
 
 @members_only
 async def start(update: Update, context: Context) -> None:
     """Say what the archive holds and give example questions (/start and /help)."""
+    await _welcome(update, context)
+
+
+async def _welcome(update: Update, context: Context) -> None:
     state = _state(context)
     stats = await state.run(state.answerer.stats)
     await update.effective_message.reply_text(fmt.welcome(stats, state.settings.examples, context.bot.username))
@@ -227,9 +325,20 @@ async def ask_command(update: Update, context: Context) -> None:
 
 
 @members_only
+async def clear_command(update: Update, context: Context) -> None:
+    """Forget the chat's previous question, so the next one is read on its own (/clear)."""
+    _state(context).contexts.forget(update.effective_chat.id)
+    await update.effective_message.reply_text("Forgotten: your next question starts afresh.")
+
+
+@members_only
 async def private_text(update: Update, context: Context) -> None:
-    """Treat a plain text message in a private chat as a question."""
-    await answer_question(update, context, update.effective_message.text or "")
+    """Treat a plain text message in a private chat as a question ("help" alone is /help)."""
+    text = update.effective_message.text or ""
+    if text.strip().lower() in ("help", "help?", "?"):
+        await _welcome(update, context)
+        return
+    await answer_question(update, context, text)
 
 
 async def group_mention(update: Update, context: Context) -> None:
@@ -340,7 +449,11 @@ async def _announce(app: Application) -> None:
         stats.get("date_min"),
         stats.get("date_max"),
     )
-    commands = [BotCommand("help", "What I know, with example questions"), BotCommand("ask", "Ask a question")]
+    commands = [
+        BotCommand("help", "What I know, with example questions"),
+        BotCommand("ask", "Ask a question"),
+        BotCommand("clear", "Forget the previous question"),
+    ]
     try:
         await app.bot.set_my_commands(commands)
     except TelegramError as exc:
@@ -364,17 +477,21 @@ def build_application(tg: TelegramSettings, answerer: Answerer, bot: NewsdeskBot
         questions=RateLimiter(tg.questions_per_window, tg.rate_window_seconds),
         inline_queries=RateLimiter(tg.inline_queries_per_window, tg.rate_window_seconds),
         executor=ThreadPoolExecutor(max_workers=tg.workers, thread_name_prefix="newsdesk-answer"),
+        contexts=ChatContexts(tg.followup_seconds),
+        answers=AnswerBook(),
     )
     new = filters.UpdateType.MESSAGE  # edits are not new questions
     private, groups = filters.ChatType.PRIVATE, filters.ChatType.GROUPS
     app.add_handler(CommandHandler(["start", "help"], start, filters=new))
     app.add_handler(CommandHandler("ask", ask_command, filters=new))
+    app.add_handler(CommandHandler("clear", clear_command, filters=new))
     app.add_handler(MessageHandler(new & private & filters.TEXT & ~filters.COMMAND, private_text))
     mentions = filters.Entity(MessageEntity.MENTION)
     app.add_handler(MessageHandler(new & groups & filters.TEXT & ~filters.COMMAND & mentions, group_mention))
     app.add_handler(MessageHandler(new & private & filters.COMMAND, unknown_command))
     app.add_handler(MessageHandler(new & private & ~filters.TEXT, not_text))
     app.add_handler(InlineQueryHandler(inline_query))
+    app.add_handler(CallbackQueryHandler(button))
     app.add_error_handler(on_error)
     return app
 

@@ -70,9 +70,12 @@ def evidence_block(number: int, evidence: Evidence) -> str:
     return f"{number}. {highlight(evidence.text.strip(), evidence.highlights)}\n{source_line(evidence)}"
 
 
-def answer_blocks(answer: Answer) -> list[str]:
-    """The answer as self-contained HTML paragraphs (each one's tags are balanced)."""
+def answer_blocks(answer: Answer, follows: str | None = None) -> list[str]:
+    """The answer as self-contained HTML paragraphs (each one's tags are balanced); ``follows``
+    is the previous question a follow-up was read against, shown under the question searched."""
     blocks = [f"🔎 <b>{escape(answer.question.strip())}</b>"]
+    if follows:
+        blocks[0] += f"\n<i>following “{escape(follows.strip())}”</i>"
     if answer.filters.active:
         blocks[0] += f"\n<i>only {escape(answer.filters.describe())}</i>"
     evidence = [evidence_block(i, e) for i, e in enumerate(answer.evidence, 1)]
@@ -100,9 +103,15 @@ def answer_blocks(answer: Answer) -> list[str]:
     return blocks + evidence
 
 
-def format_answer(answer: Answer, limit: int = MESSAGE_LIMIT) -> list[str]:
+def format_answer(answer: Answer, limit: int = MESSAGE_LIMIT, follows: str | None = None) -> list[str]:
     """The answer as one or more Telegram HTML messages, each at most ``limit`` long."""
-    return pack(answer_blocks(answer), limit)
+    return pack(answer_blocks(answer, follows), limit)
+
+
+def more_evidence(question: str, evidence: Sequence[Evidence], first: int, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Further evidence for a question already answered, numbered on from ``first``."""
+    header = f"🔎 <b>{escape(question.strip())}</b>\n<i>more evidence</i>"
+    return pack([header, *(evidence_block(n, e) for n, e in enumerate(evidence, first))], limit)
 
 
 def _clip(text: str, limit: int) -> str:
@@ -150,6 +159,13 @@ def welcome(stats: Mapping[str, Any], examples: Sequence[str], username: str | N
         "(<code>since:</code>, <code>until:</code> take YYYY-MM-DD; <code>source:</code> any part of a source's name, "
         "repeated for several, in quotes when it has spaces). Time words work too: <i>latest</i>, <i>now</i>, "
         "<i>in February 2022</i>, <i>last month</i>, <i>before July 20</i>.",
+        "",
+        "Follow up in a few words and I keep the subject for a few minutes: after "
+        "<i>how many US troops to Poland?</i> ask <i>and when?</i> or <i>what about Germany?</i>; "
+        "the answer shows what I searched for. /clear forgets the previous question.",
+        "",
+        "Buttons under an answer: <b>➕ more</b> shows the next evidence, <b>⏩ newer</b> and "
+        "<b>⏪ older</b> ask again for evidence after or before the dates shown.",
     ]
     return "\n".join(lines)
 

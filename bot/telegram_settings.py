@@ -73,6 +73,8 @@ class TelegramSettings:
     max_question_chars: int = 1000
     workers: int = 4
     examples: tuple[str, ...] = ("how many US troops to Poland?",)
+    # How long a chat's last question stays the subject of its follow-ups (0: no follow-ups).
+    followup_seconds: float = 300.0
 
     @property
     def api_url(self) -> str:
@@ -166,6 +168,7 @@ def load_telegram_settings(settings: Settings, env: Mapping[str, str] | None = N
         max_question_chars=_number(section, "max_question_chars", 1),
         workers=_number(section, "workers", 1),
         examples=examples,
+        followup_seconds=_number(section, "followup_minutes", 0, float) * 60,
     )
 
 

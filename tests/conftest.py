@@ -30,9 +30,10 @@ SENTENCE_5000 = "The U.S. has started deploying 5,000 troops to Poland and Roman
 
 @pytest.fixture(autouse=True)
 def isolated_index(tmp_path, monkeypatch):
-    """No test reads or writes the project's own index/ folder."""
+    """No test reads or writes the project's own index/ folder, nor the user's data folder."""
     index_dir = tmp_path / "index"
     monkeypatch.setenv("NEWSDESK_INDEX_DIR", str(index_dir))
+    monkeypatch.setenv("NEWSDESK_HOME", str(tmp_path / "newsdesk-home"))
     for var in ("NEWSDESK_MODEL", "NEWSDESK_MODE", "NEWSDESK_FUSION", "NEWSDESK_CONFIG"):
         monkeypatch.delenv(var, raising=False)
     return index_dir

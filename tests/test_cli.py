@@ -102,3 +102,45 @@ def test_index_option_points_every_command_at_another_store(cli, tiny_corpus, tm
     other = tmp_path / "other-index"
     assert cli.invoke(main, ["index", "--index", str(other), str(tiny_corpus)]).exit_code == 0
     assert json.loads(cli.invoke(main, ["stats", "--json", "--index", str(other)]).output)["articles"] == 3
+
+
+def test_piped_answers_are_plain_text_without_markers(cli, indexed):
+    result = cli.invoke(main, ["ask", "how many teachers will be hired?"])
+    assert "300 teachers" in result.output
+    assert "[[" not in result.output and "\033[" not in result.output
+
+
+@pytest.mark.parametrize(
+    "choice, marked",
+    [("brackets", "[[300]] teachers"), ("bold", "\033[1m300\033[0m teachers"), ("none", "300 teachers")],
+)
+def test_highlight_option_picks_how_the_answer_is_marked(cli, indexed, choice, marked):
+    result = cli.invoke(main, ["ask", f"--highlight={choice}", "how many teachers will be hired?"])
+    assert marked in result.output
+    if choice == "none":
+        assert "[[" not in result.output and "\033[" not in result.output
+
+
+def test_answers_on_a_terminal_are_bold(capsys, monkeypatch):
+    import sys
+
+    from bot.cli import _print_answer
+    from retrieval.types import Answer, Evidence
+
+    answer = Answer(
+        "how many?", [Evidence("Hired 300 teachers.", "a", "", "2024-02-20", "school", "", 1.0, highlights=[(6, 9)])]
+    )
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    _print_answer(answer, as_json=False)
+    assert "Hired \033[1m300\033[0m teachers." in capsys.readouterr().out
+
+
+def test_json_output_keeps_its_highlight_spans_whatever_the_highlight_option(cli, indexed):
+    result = cli.invoke(main, ["ask", "--json", "--highlight=bold", "how many teachers will be hired?"])
+    first = json.loads(result.output)["evidence"][0]
+    assert "\033[" not in result.output and first["highlights"]
+
+
+def test_chat_takes_the_highlight_option_too(cli, indexed):
+    result = cli.invoke(main, ["chat", "--highlight=brackets"], input="how many teachers will be hired?\n")
+    assert "[[300]] teachers" in result.output

@@ -129,3 +129,10 @@ def test_an_unreachable_bot_api_server_is_a_one_line_error_naming_it(monkeypatch
     assert result.exit_code == 1
     [error] = [line for line in result.output.splitlines() if line.startswith("Error:")]
     assert "cannot reach the Bot API at http://127.0.0.1:9" in error and TOKEN not in result.output
+
+
+def test_follow_ups_last_the_configured_minutes_and_a_negative_time_is_refused():
+    assert load().followup_seconds == 300
+    assert load(followup_minutes=2).followup_seconds == 120 and load(followup_minutes=0).followup_seconds == 0
+    with pytest.raises(ConfigError, match="followup_minutes"):
+        load(followup_minutes=-1)

@@ -151,6 +151,14 @@ class TelegramUser:
         await self.send(text=text)
         return await self.replies()
 
+    async def press(self, reply: dict[str, Any], label: str) -> list[dict[str, Any]]:
+        """Press the button whose label starts with ``label`` under one of the bot's replies."""
+        rows = reply["reply_markup"]["inline_keyboard"]
+        [data] = [b["callback_data"] for row in rows for b in row if b["text"].split()[1] == label]
+        message = {"message_id": 1, "date": int(time.time()), "chat": self.chat, "text": reply["text"]}
+        await self._post("/sendCallback", {"botToken": self.token, "from": self.user, "message": message, "data": data})
+        return await self.replies()
+
     async def inline(self, query: str) -> dict[str, Any]:
         """Type `@bot query` and return what the bot offered (its answerInlineQuery call)."""
         sent = await self._post("/sendInlineQuery", {"botToken": self.token, "from": self.user, "query": query})

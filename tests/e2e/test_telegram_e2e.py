@@ -205,3 +205,19 @@ async def test_webhook_mode_receives_updates_from_the_bot_api_server(emulator, p
     assert forged.status_code == 403, "a post without the registered secret is refused"
     assert status == 0, output
     assert token not in output
+
+
+async def test_a_follow_up_and_the_more_button_work_through_the_bot_api(emulator, real_answerer, people):
+    async with serving(emulator, real_answerer, k=2) as telegram:
+        person = people(telegram.token.reveal(), 1)
+        first = await person.ask(HEADLINE)
+        more = await person.press(first[-1], "more")
+        follow_up = read_messages(await person.ask("and when?"))
+        pressed = await person._post("/getCallbackAnswers", {"token": telegram.token.reveal()})
+    shown = read_messages(first)
+    further = read_messages(more)
+    assert "more evidence" in further and "\n3. " in f"\n{further}"
+    next_sentence = real_answerer.ask(HEADLINE, k=3).evidence[2].text
+    assert next_sentence in further and next_sentence not in shown
+    assert [answer["show_alert"] for answer in pressed] == [False]
+    assert "when US troops to Poland?" in follow_up and f"following “{HEADLINE}”" in follow_up

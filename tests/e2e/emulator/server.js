@@ -8,7 +8,9 @@
 //   - getUpdates answers at once instead of long polling;
 //   - sendChatAction, setMyCommands, answerInlineQuery and getWebhookInfo answer 500, and inline
 //     queries cannot be sent at all;
-//   - webhook calls lack the secret token the bot registered, so the bot must refuse them.
+//   - webhook calls lack the secret token the bot registered, so the bot must refuse them;
+//   - button presses (callback queries) lack chat_instance, and answerCallbackQuery answers null
+//     and keeps nothing a test could read.
 // Needs Node.js 18 or later (global fetch).
 // Usage: node server.js  -> prints {"url": "http://127.0.0.1:<port>"} once it is listening on a
 // free port of 127.0.0.1, and exits on SIGTERM, SIGINT or when its stdin closes.
@@ -105,6 +107,21 @@ function compatibilityRoutes(app, server) {
     res.json({ ok: true, result: true });
   });
 
+  server.callbackAnswers = [];
+  bot('answerCallbackQuery', (req, res) => {
+    server.callbackAnswers.push({
+      token: req.params.token,
+      callback_query_id: String(req.body.callback_query_id),
+      text: req.body.text || null,
+      show_alert: String(req.body.show_alert) === 'true',
+    });
+    res.json({ ok: true, result: true });
+  });
+
+  app.post('/getCallbackAnswers', (req, res) => {
+    res.json({ ok: true, result: server.callbackAnswers.filter((answer) => answer.token === req.body.token) });
+  });
+
   // Client side: a simulated user types "@bot query", then reads what the bot offered.
   app.post('/sendInlineQuery', async (req, res) => {
     const { botToken, from, query } = req.body;
@@ -123,9 +140,14 @@ function compatibilityRoutes(app, server) {
 }
 
 const formatUpdate = TelegramServer.formatUpdate;
-TelegramServer.formatUpdate = (update) => ('inlineQuery' in update
-  ? { update_id: update.updateId, inline_query: update.inlineQuery }
-  : formatUpdate(update));
+TelegramServer.formatUpdate = (update) => {
+  if ('inlineQuery' in update) return { update_id: update.updateId, inline_query: update.inlineQuery };
+  const formatted = formatUpdate(update);
+  if (formatted.callback_query) {
+    formatted.callback_query.chat_instance = String(formatted.callback_query.message.chat.id);
+  }
+  return formatted;
+};
 routes.unshift(compatibilityRoutes);
 
 // Webhook delivery with the secret token header, as Telegram sends it. A failed delivery is
