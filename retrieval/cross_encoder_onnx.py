@@ -122,9 +122,19 @@ def _export_float(model, out: Path) -> None:
 
 
 def _quantise(source: Path, out: Path) -> None:
+    import logging
+
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    quantize_dynamic(str(source), str(out), per_channel=True, weight_type=QuantType.QInt8)
+    # The quantiser logs advice about pre-processing image models on the root logger; it is not
+    # for newsdesk's users.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(out), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)
 
 
 def _check(model, graph: Path, tokenizer, strict: bool) -> None:
