@@ -50,8 +50,10 @@ class TimelineEntry:
 
     date: str | None
     source: str
-    figure: str
+    figure: str  # as stated, with what it counts: "5,000 troops", "$6.6 billion"
     text: str
+    counts: str = ""  # what every figure of the timeline counts: "troops", "daily flights", "USD"
+    value: float | None = None  # the figure's number, scale words read: "$6.6 billion" is 6600000000.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
