@@ -18,8 +18,8 @@ def render_why(answer: Answer) -> str:
         spans = ", ".join(f'"{s}"' for s in why.answer_spans) or "none found"
         lines.append(f"    {why.answer_type} answer: {spans}")
         if why.contributions:
-            parts = [f"{name} {why.features[name]:.2f}×→{points:+.2f}" for name, points in why.contributions.items()]
-            lines.append("    features: " + ", ".join(parts))
+            parts = [f"{name} {why.features[name]:.2f} ({points:+.2f})" for name, points in why.contributions.items()]
+            lines.append("    features (value, points): " + ", ".join(parts))
         if not why.statement:
             lines.append("    a question or fragment: ranked after every statement")
     return "\n".join(lines)
