@@ -34,7 +34,7 @@ class Figure:
     value: float | None = None
     counts: str = ""  # the group key: "troop", "flight", "USD"
     label: str = ""  # what it counts as people read it: "troops", "daily flights", "USD"
-    rate: str = ""  # "daily", "weekly", ...: 1,000 daily flights is not 1,000 flights
+    rate: str = ""  # "daily", "weekly", "additional": 1,000 daily flights is not 1,000 flights
 
 
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "bn": 1e9, "m": 1e6, "k": 1e3}
@@ -57,6 +57,9 @@ _PERCENT = re.compile(r"^\s*(?:%|percent\b|per cent\b|percentage points?\b)", re
 _RATES = {"daily": "daily", "weekly": "weekly", "monthly": "monthly", "annual": "annual", "yearly": "annual"}
 _RATE_AFTER = re.compile(r"^\s*(?:a|per|each|every)\s+(day|week|month|year)\b", re.IGNORECASE)
 _RATE_OF = {"day": "daily", "week": "weekly", "month": "monthly", "year": "annual"}
+# An increment is not a total: "300 additional people have died" does not revise "1,569 people".
+_MORE_BEFORE = re.compile(r"\b(?:another|additional|extra)\s*$", re.IGNORECASE)
+_MORE = frozenset("more additional extra".split())
 # Words between a number and its noun that qualify without naming what is counted.
 _MODIFIERS = frozenset(
     "more additional extra new other further fewer about nearly some roughly around over than "
@@ -134,6 +137,8 @@ def read_figure(sentence: str, start: int, end: int) -> Figure:
     if words and singular(words[-1]) in _TIME_UNITS:
         return Figure(stated, FigureKind.DURATION, number)
     rate, noun = _counted_noun(rest)
+    if _MORE_BEFORE.search(before) and not rate:
+        rate = "additional"
     if not currency and noun:
         currency = _CURRENCY_WORDS.get(singular(noun), "")
     if currency:
@@ -186,6 +191,9 @@ def _counted_noun(after: str) -> tuple[str, str]:
             continue
         if lower in _RATES:
             rate = _RATES[lower]
+            continue
+        if lower in _MORE and not rate:
+            rate = "additional"
             continue
         if bare[0].isupper() or lower in _MODIFIERS or "-" in bare:
             continue  # "U.S. soldiers", "more troops", "Russian-backed fighters"

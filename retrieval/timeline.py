@@ -23,6 +23,10 @@ QUESTION_WORDS = frozenset(
 )
 # Questions about money name it in these words; a question that does asks for a currency group.
 _MONEY_WORDS = frozenset("cost costs worth price value paid pay spend spent dollar dollars money fund funding".split())
+_RATE_WORDS = {
+    "daily": "daily", "weekly": "weekly", "monthly": "monthly", "annual": "annual", "yearly": "annual",
+    "more": "additional", "additional": "additional", "extra": "additional",
+}  # fmt: skip
 _CURRENCIES = frozenset("USD EUR GBP JPY CNY INR RUB UAH TRY".split())
 
 
@@ -30,7 +34,7 @@ _CURRENCIES = frozenset("USD EUR GBP JPY CNY INR RUB UAH TRY".split())
 class _Candidate:
     evidence: Evidence
     figure: Figure
-    covered: frozenset[str]  # the question's words (other than the counted noun) the sentence names
+    covered: frozenset[str]  # the question's words the sentence or its article's title names
 
 
 def _words(text: str) -> list[str]:
@@ -50,8 +54,8 @@ def _asked_group(question: str, groups: set[str]) -> str | None:
     words = _WORD.findall(question.lower().replace(".", ""))
     keys = {noun_key(w) for w in words}
     for i, word in enumerate(words[:-1]):
-        if word in {"daily", "weekly", "monthly", "annual", "yearly"}:
-            keys.add(f"{'annual' if word == 'yearly' else word} {noun_key(words[i + 1])}")
+        if word in _RATE_WORDS:
+            keys.add(f"{_RATE_WORDS[word]} {noun_key(words[i + 1])}")
     named = [g for g in groups if g in keys]
     if named:
         return max(named, key=len)  # "daily flight" over "flight"
@@ -70,9 +74,9 @@ def build_timeline(
     Evidence scoring within ``margin`` of the best sentence is "best evidence" ([answer]
     timeline_margin; reranker scores are sums of weighted features, so a margin in score
     units means the same whatever the best score is). The count is the one the question
-    names, else the best sentence's; a figure joins only when its sentence names the asked
-    things the best figure's sentence names ("to Poland"), so 40,000 troops under NATO command
-    never meets 5,000 troops sent to Poland."""
+    names, else the best sentence's; a figure joins only when its sentence or article title
+    names the asked names the best figure's sentence names ("U.S.", "Poland"), so 40,000
+    troops under NATO command never meets 5,000 U.S. troops sent to Poland."""
     if kind is not AnswerType.QUANTITY or not evidence:
         return []
     asked = set(_words(question)) - QUESTION_WORDS
@@ -83,7 +87,7 @@ def build_timeline(
             continue
         figure = _first_count(item, asked)
         if figure is not None:
-            covered = frozenset(asked & set(_words(item.text)))
+            covered = frozenset(asked & set(_words(f"{item.title} {item.text}")))
             candidates.append(_Candidate(item, figure, covered))
     if not candidates:
         return []
@@ -93,7 +97,9 @@ def build_timeline(
         return []
     anchor = same[0]
     noun = group.split()[-1]
-    about = {w for w in anchor.covered if noun_key(w) != noun and w not in group.split()}
+    # The asked names the best figure's sentence gives ("U.S.", "Poland") must be named by the
+    # others too; other words may differ ("died" against "killed").
+    about = {w for w in anchor.covered & _names(anchor.evidence.text) if noun_key(w) != noun}
     same = [c for c in same if about <= c.covered]
     values = {c.figure.value for c in same}
     provenance = {(c.evidence.date, c.evidence.source) for c in same}
@@ -112,6 +118,11 @@ def build_timeline(
         for c in same
     ]
     return sorted(entries, key=lambda e: e.date or "", reverse=True)
+
+
+def _names(text: str) -> set[str]:
+    """The capitalised words of a sentence as ``_words`` spells them: "U.S." is "us"."""
+    return {singular(w.lower().replace(".", "")) for w in re.findall(r"\b[A-Z][A-Za-z.]*", text)}
 
 
 def _first_count(item: Evidence, asked: set[str]) -> Figure | None:

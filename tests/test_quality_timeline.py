@@ -124,7 +124,7 @@ def test_figures_are_read_with_their_scale_currency_and_what_they_count():
         at = sentence.index(stated)
         return read_figure(sentence, at, at + len(stated))
 
-    assert read("Jones must pay an additional $473m in damages.", "$473") == Figure(
+    assert read("Jones must pay $473m in damages.", "$473") == Figure(
         "$473m", FigureKind.COUNT, 473_000_000, "USD", "USD"
     )
     assert read("The deal has an enterprise value of $6.6 billion.", "$6.6 billion").value == 6_600_000_000
@@ -133,3 +133,25 @@ def test_figures_are_read_with_their_scale_currency_and_what_they_count():
     assert read("A 22-year-old woman died.", "22").kind is FigureKind.AGE
     assert read("About 1,700 U.S. soldiers are going.", "1,700").label == "soldiers"
     assert read("OPEC+ cut output by two million barrels a day.", "two million").label == "daily barrels"
+
+
+def test_reports_worded_differently_about_the_same_place_make_one_timeline():
+    question = "how many people died in the Pakistan floods?"
+    items = []
+    rows = [
+        ("Pakistan's disaster authority said 1,569 people have died in the floods.", "2022-09-16", "Reuters", ""),
+        ("At least 1,391 people have died since mid-June.", "2022-09-10", "BBC", "Pakistan floods: UN chief visits"),
+        ("Monsoon floods in Pakistan killed nearly 1,000 people.", "2022-08-29", "AP", ""),
+        ("In Pakistan 300 additional people have died of disease.", "2022-09-22", "NPR", "Pakistan floods"),
+        ("The storm in Florida killed 76 people.", "2022-10-02", "CNN", "Hurricane Ian"),
+    ]
+    for rank, (text, date, source, title) in enumerate(rows):
+        item = Evidence(text=text, article_id=date, title=title, date=date, source=source, url="", score=20 - rank / 10)
+        item.highlights = answer_spans(text, AnswerType.QUANTITY, question)
+        items.append(item)
+    timeline = build_timeline(items, AnswerType.QUANTITY, margin=3.0, question=question)
+    assert [(t.date, t.figure) for t in timeline] == [
+        ("2022-09-16", "1,569 people"),
+        ("2022-09-10", "1,391 people"),
+        ("2022-08-29", "1,000 people"),
+    ]
