@@ -235,7 +235,12 @@ _FREEZE_AT_EXIT = False
     is_flag=True,
     help="Search time words (latest, in February 2022) as plain words (for comparison).",
 )
-def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, highlight, no_time):
+@click.option(
+    "--explain",
+    is_flag=True,
+    help="Say why each sentence is shown: features, scores, matched terms, answer type (JSON: `why`).",
+)
+def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_of, highlight, no_time, explain):
     """Answer QUESTION, or each line piped on stdin, with dated, sourced sentences.
 
     Time words in the question are read against the archive's newest date (or --as-of):
@@ -262,7 +267,9 @@ def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_
         if question is None and not text.strip():
             continue
         try:
-            answer = answerer.ask(text, k=k, mode=mode, filters=filters, as_of=as_of, time_words=not no_time)
+            answer = answerer.ask(
+                text, k=k, mode=mode, filters=filters, as_of=as_of, time_words=not no_time, explain=explain
+            )
         except QuestionError as exc:
             failed = True
             if as_json:
@@ -271,6 +278,10 @@ def ask(question, index, k, mode, as_json, no_rerank, since, until, sources, as_
                 click.echo(f"error: {exc}" if question is not None else f"line {number}: {exc}", err=True)
             continue
         _print_answer(answer, as_json, highlight)
+        if explain and not as_json:
+            from bot.explain_format import render_why
+
+            click.echo(render_why(answer) + "\n")
     if failed and question is not None:
         sys.exit(2)
 

@@ -18,12 +18,15 @@ from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_encoder
+from retrieval.explain import RankTrace
+from retrieval.explain import explain as explain_evidence
 from retrieval.filters import Allowed, FacetCache, nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
 from retrieval.recency import RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.search_index import SearchIndex, load_search_index
+from retrieval.statements import statements_first
 from retrieval.store import IndexStore, StoreMissing
 from retrieval.term_match import TermMatcher
 from retrieval.time_words import TimeQuery, read_time_words
@@ -68,6 +71,7 @@ class Answerer:
         self.min_score = answer["min_score"]
         self.timeline_margin = answer["timeline_margin"]
         self.duplicates = NearDuplicates(answer["duplicate_overlap"])
+        self.statements_first = answer["statements_first"]
         self.recency = RecencySettings.from_section(settings.section("time"))
         self.report_lag_days = int(settings.get("time", "report_lag_days"))
         self.facets = FacetCache()
@@ -106,6 +110,7 @@ class Answerer:
         filters: Filters | None = None,
         as_of: str | None = None,
         time_words: bool = True,
+        explain: bool = False,
     ) -> Answer:
         """Answer a question; ``rerank=False`` skips the cross-encoder (for comparisons).
 
@@ -113,7 +118,8 @@ class Answerer:
         words in the question ("latest", "in February 2022", "before July 20") are read against
         ``as_of`` (default: the archive's newest date): periods narrow the filters, "latest"
         ranks newer evidence first among equally good answers; ``time_words=False`` searches
-        the question as written (for comparisons)."""
+        the question as written (for comparisons). ``explain`` fills each evidence sentence's
+        ``why``: its features, scores, matched terms and answer spans."""
         started = time.perf_counter()
         cleaned = self.check_question(question)
         mode = Mode.parse(mode.value if isinstance(mode, Mode) else mode) if mode else self.default_mode
@@ -138,16 +144,24 @@ class Answerer:
         searched = when.searched
         query_vector = self.encoder.encode([searched])[0]
         kind = question_type(cleaned)
-        ranked = self._rank(searched, query_vector, mode, kind, allowed)
+        trace = RankTrace() if explain else None
+        ranked = self._rank(searched, query_vector, mode, kind, allowed, trace)
         fresh = self.recency if when.newest_first and mode is Mode.HYBRID else None
         if fresh is not None and self.fusion is FusionMethod.FEATURES:
             ranked = self._newer_first(ranked, fresh)
+        if trace is not None:
+            trace.first_stage = list(ranked)
         read = None
         if self.reader is not None and rerank and mode is Mode.HYBRID:
             prior = self._recency_prior(fresh) if fresh is not None else None
             read = self.reader.rerank(searched, ranked, self.index.texts.__getitem__, prior)
             ranked = read.ranked
+        if self.statements_first:
+            ranked = statements_first(ranked, self.index.texts.__getitem__)
         evidence = self._evidence(ranked, k, kind, cleaned, read.scores if read else {})
+        if trace is not None:
+            trace.fused = read.fused if read else {}
+            explain_evidence(evidence, trace, kind, searched, self.tokenizer)
         answered = self._is_answered(evidence, query_vector, mode)
         timeline = build_timeline(evidence, kind, self.timeline_margin, cleaned) if answered else []
         if not evidence:
@@ -234,9 +248,16 @@ class Answerer:
         return features_ok
 
     def _rank(
-        self, question: str, query_vector: np.ndarray, mode: Mode, kind: AnswerType, allowed: Allowed | None = None
+        self,
+        question: str,
+        query_vector: np.ndarray,
+        mode: Mode,
+        kind: AnswerType,
+        allowed: Allowed | None = None,
+        trace: RankTrace | None = None,
     ):
-        """Sentence ids with scores, best first (only sentences ``allowed`` admits, when given)."""
+        """Sentence ids with scores, best first (only sentences ``allowed`` admits, when given);
+        ``trace`` keeps the candidates' features for explaining the ranking."""
         tokens = self.tokenizer(question)
         if mode is Mode.HYBRID and self.fusion is FusionMethod.FEATURES:
             candidates = self.reranker.collect(
@@ -251,6 +272,9 @@ class Answerer:
                 allowed,
             )
             scores = self.reranker.score(candidates, kind)
+            if trace is not None:
+                trace.candidates = candidates
+                trace.weights = self.reranker.effective_weights(kind)
             order = np.lexsort((candidates.ids, -scores))
             return [(int(candidates.ids[i]), float(scores[i])) for i in order]
         return self._rank_fused(tokens, query_vector, mode, allowed)
@@ -317,6 +341,7 @@ class Answerer:
             url=article.get("url", ""),
             score=round(float(score), 6),
             sentence_id=int(sentence_id),
+            dateline=article.get("dateline", ""),
         )
 
     def stats(self) -> dict[str, Any]:

@@ -97,13 +97,36 @@ _AMOUNT_LEADS = frozenset(
     "By To From In Of On Since Until With Without And Or But The A An".split()
 )
 _CLOCK = re.compile(r"\s?(?:[ap]\.m\.|[ap]m\b)|:\d\d", re.IGNORECASE)
-_NAME_SPAN = re.compile(r"\b[A-Z][a-zA-Z'’.-]+(?:\s+(?:of\s+|de\s+|van\s+|von\s+|al-)?[A-Z][a-zA-Z'’.-]+)*")
+# Capitalised words in a run, accented ones included ("Félix Sánchez", "Luiz Inácio Lula da Silva").
+_UPPER = "A-ZÀ-ÖØ-Þ"
+_NAME_WORD = rf"[{_UPPER}](?:[^\W\d_]|['’.-])+"
+_NAME_SPAN = re.compile(
+    rf"\b{_NAME_WORD}(?:\s+(?:of\s+|de\s+|da\s+|do\s+|dos\s+|del\s+|van\s+|von\s+|bin\s+|al-)?{_NAME_WORD})*"
+)
 _QUOTES = " \"'“‘(—–-"
 _SENTENCE_OPENERS = frozenset(
     "The A An He She It They We I This That These Those There His Her Its Their Our But And So Yet In On At "
     "After Before When While If As Meanwhile However Another Some Many Every Any Nobody Talks About Most "
-    "Other Others Both Each One Two Three Several Such Since During Under Although Though Despite".split()
+    "Other Others Both Each One Two Three Several Such Since During Under Although Though Despite "
+    "All More Few With Without For From Until Once Over Among Between Through Including According Asked "
+    "Earlier Later Now Then Still Also Instead Last Next Here What Why How Where Who Which Whether Not No Yes "
+    "Even Only Just Thousands Hundreds Dozens Millions Officials Police Analysts Authorities Experts Residents "
+    "Protesters Lawmakers Critics Witnesses Investigators Prosecutors Researchers Scientists Doctors Rescuers "
+    "Troops Soldiers Workers People Voters Fans Supporters Leaders Sources Shares Prices".split()
 )
+# Capitalised words that never name a person or place: months and weekdays ("[[February]]").
+_NOT_NAMES = frozenset(
+    "January February March April May June July August September October November December "
+    "Jan Feb Mar Apr Jun Jul Aug Sep Sept Oct Nov Dec "
+    "Monday Tuesday Wednesday Thursday Friday Saturday Sunday".split()
+)
+# A pronoun with a verb run into it ("That’s", "It's", "I'm", "We're"): a capital only because it opens.
+_CONTRACTION = re.compile(
+    r"^(?:[A-Za-z]+(?:['’](?:m|re|ve|ll|d)|n['’]t)|(?:It|That|There|Here|What|He|She|Let|Who|Where|This)['’]s)$"
+)
+# Adjectives of nationality or direction before a noun ("Russian troops", "Western officials").
+_ADJECTIVE = re.compile(r"^[A-Z][a-z]+(?:ian|ean|ican|ese|ish|ern)$")
+_DOTTED_END = re.compile(r"(?:\b[A-Za-z]\.){2,}$")  # U.S. keeps its last full stop
 
 
 def question_type(question: str) -> AnswerType:
@@ -171,21 +194,45 @@ def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tupl
             words = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(r"\S+", match.group(0))]
             # A capitalised opener ("The", "We") at the start of the sentence or of a quote is no name.
             opens = not sentence[: match.start()].strip(_QUOTES) or sentence[: match.start()].rstrip()[-1:] in _QUOTES
-            if opens and sentence[words[0][0] : words[0][1]] in _SENTENCE_OPENERS:
+            first = sentence[words[0][0] : words[0][1]].rstrip(",")
+            if opens and (first in _SENTENCE_OPENERS or (len(words) == 1 and first.endswith("ly"))):
+                words = words[1:]  # "Shortly after, ..." opens with an adverb
+            while words and _no_name_edge(sentence[words[0][0] : words[0][1]], asked_words):
                 words = words[1:]
-            while words and _asked(sentence[words[0][0] : words[0][1]], asked_words):
-                words = words[1:]
-            while words and _asked(sentence[words[-1][0] : words[-1][1]], asked_words):
+            while words and _no_name_edge(sentence[words[-1][0] : words[-1][1]], asked_words):
                 words = words[:-1]
             if not words:
                 continue
             start, end = words[0][0], words[-1][1]
-            while end > start and sentence[end - 1] in ".'’":
-                end -= 1
+            if len(words) == 1 and _ADJECTIVE.match(sentence[start:end]) and _lower_word_follows(sentence, end):
+                continue
+            if not _DOTTED_END.search(sentence, start, end):
+                end = _trim_end(sentence, start, end)
             name = sentence[start:end]
             if not name or _DATE_SPAN.fullmatch(name):
                 continue
             yield start, end
+
+
+def _no_name_edge(word: str, asked_words: set[str]) -> bool:
+    """Whether a word at the edge of a capitalised run is left out of the name: the question
+    gives it, or it is a month, a weekday or a contraction."""
+    bare = word.rstrip(".,;:")
+    return _asked(word, asked_words) or bare in _NOT_NAMES or bool(_CONTRACTION.match(bare))
+
+
+def _lower_word_follows(sentence: str, end: int) -> bool:
+    after = sentence[end : end + 30].split()
+    return bool(after) and after[0][:1].islower()
+
+
+def _trim_end(sentence: str, start: int, end: int) -> int:
+    """The end of a name without a trailing full stop, quote or possessive ("Twitter's")."""
+    if sentence[end - 2 : end] in ("'s", "’s") and end - 2 > start:
+        end -= 2
+    while end > start and sentence[end - 1] in ".'’":
+        end -= 1
+    return end
 
 
 def _asked(word: str, asked_words: set[str]) -> bool:

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from retrieval.lead import split_headline
 from retrieval.types import Article
 
 SUPPORTED_SUFFIXES = (".txt", ".jsonl")
@@ -276,6 +277,8 @@ def read_txt(path: Path, result: ReadResult, name: str | None = None, date_order
     if not body:
         result.skipped.append(Problem(where, "empty article (no text)"))
         return
+    # A headline on the first line is the title, not a sentence.
+    title, body = split_headline(fields.get("title", ""), body)
     article_date = DateReader(where, date_order, result)(raw_date) if raw_date is not None else None
     if raw_date is None:
         result.warnings.append(Problem(where, "no date (indexed without one; start the file with ' date YYYY-MM-DD ')"))
@@ -284,8 +287,8 @@ def read_txt(path: Path, result: ReadResult, name: str | None = None, date_order
     result.articles.append(
         Article(
             id=fields.get("id") or name or path.stem,
-            text=body,
-            title=fields.get("title", ""),
+            text=body.strip(),
+            title=title,
             date=article_date,
             source=fields.get("source") or path.stem,
             url=fields.get("url", ""),
@@ -386,11 +389,13 @@ def read_jsonl(path: Path, result: ReadResult, name: str | None = None, date_ord
                 Problem(where, f"impossible date {raw_date!r} (indexed without one; use YYYY-MM-DD)")
             )
         fields = _text_fields(record, where, result)
+        # A headline repeated as the text's first line is the title, not a sentence.
+        title, text = split_headline(fields["title"], body.strip())
         result.articles.append(
             Article(
                 id=fields["id"] or fields["url"] or f"{name or path.stem}:{content_id(body)}",
-                text=body.strip(),
-                title=fields["title"],
+                text=text.strip(),
+                title=title,
                 date=article_date,
                 source=fields["source"] or path.stem,
                 url=fields["url"],

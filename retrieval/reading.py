@@ -90,6 +90,8 @@ class Read:
     ranked: list[tuple[int, float]]
     scores: dict[int, float] = field(default_factory=dict)
     skipped: bool = False
+    # The fused score of each sentence the reading stage ordered (for explanations).
+    fused: dict[int, float] = field(default_factory=dict)
 
 
 class ReadingReranker:
@@ -124,7 +126,11 @@ class ReadingReranker:
             fused = fused + prior([i for i, _ in head], features)
         # Ties keep the feature order (a stable sort on the negated fused score).
         order = np.argsort(-fused, kind="stable")
-        return Read([head[i] for i in order] + ranked[n:], {head[i][0]: float(cross[i]) for i in range(n)})
+        return Read(
+            [head[i] for i in order] + ranked[n:],
+            {head[i][0]: float(cross[i]) for i in range(n)},
+            fused={head[i][0]: float(fused[i]) for i in range(n)},
+        )
 
 
 def zscore(values: np.ndarray, min_spread: float = 0.0) -> np.ndarray:

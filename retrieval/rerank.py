@@ -133,11 +133,16 @@ class FeatureReranker:
 
         return weight
 
+    def effective_weights(self, kind: AnswerType) -> dict[str, float]:
+        """Each feature's weight for a question of this kind (``type`` counts only when a kind is asked)."""
+        weights = dict(self.weights)
+        if "type" in weights:
+            weights["type"] = self.type_weights.get(kind.value, weights["type"]) if kind is not AnswerType.NONE else 0.0
+        return weights
+
     def score(self, candidates: Candidates, kind: AnswerType) -> np.ndarray:
         total = np.zeros(len(candidates.ids))
-        for name, weight in self.weights.items():
-            if name == "type":
-                weight = self.type_weights.get(kind.value, weight) if kind is not AnswerType.NONE else 0.0
+        for name, weight in self.effective_weights(kind).items():
             total += weight * candidates.features[name]
         return total
 

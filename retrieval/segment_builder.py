@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.bm25 import Postings
+from retrieval.lead import split_dateline
 from retrieval.search_index import SegmentData
 from retrieval.split import SentenceSplitter, chunk_ids
 from retrieval.tokenize import Tokenizer
@@ -89,7 +90,11 @@ class SegmentBuilder:
         arrays: dict[str, list[int]] = {"sentence_article": [], "sentence_position": [], "sentence_chunk": []}
         chunks_total = 0
         for article_index, (record, text) in enumerate(zip(records, texts)):
-            split = self.splitter.split(text)
+            # The dateline is the article's metadata, not part of its first sentence.
+            dateline, body = split_dateline(text)
+            if dateline:
+                record["dateline"] = dateline
+            split = self.splitter.split(body)
             chunks = chunk_ids(split)
             record["sentences"] = len(split)
             record["chunks"] = max(chunks, default=-1) + 1

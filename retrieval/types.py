@@ -20,6 +20,29 @@ class Article:
 
 
 @dataclass
+class Why:
+    """Why a sentence was shown where it was: its features, scores and what matched."""
+
+    # The kind of answer the question asks for (quantity, date, person, place, none) and the
+    # spans of that kind found in the sentence.
+    answer_type: str
+    answer_spans: list[str]
+    # Question words found in the sentence (as the search matched them: case-folded and stemmed).
+    matched_terms: list[str]
+    # First-stage feature values (retrieval/rerank.py) and each one's weighted share of the score.
+    features: dict[str, float]
+    contributions: dict[str, float]
+    first_stage_score: float
+    first_stage_rank: int  # 1-based, before the cross-encoder re-read the head
+    # The reading stage's fused score (cross-encoder and features, in standard deviations) and the
+    # cross-encoder's own score; None where it did not read the sentence.
+    fused_score: float | None = None
+    rerank_score: float | None = None
+    # False for a question or a fragment, which ranks after every statement.
+    statement: bool = True
+
+
+@dataclass
 class Evidence:
     """One evidence sentence, with where and when it was published."""
 
@@ -37,6 +60,10 @@ class Evidence:
     highlights: list[tuple[int, int]] = field(default_factory=list)
     # The cross-encoder's score of (question, sentence), None where it did not read the sentence.
     rerank_score: float | None = None
+    # The article's dateline ("WASHINGTON, Feb 14 (Reuters)"), read off its first sentence.
+    dateline: str = ""
+    # Why it is here (`ask --explain`); None unless asked for.
+    why: Why | None = None
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -50,8 +77,10 @@ class TimelineEntry:
 
     date: str | None
     source: str
-    figure: str
+    figure: str  # as stated, with what it counts: "5,000 troops", "$6.6 billion"
     text: str
+    counts: str = ""  # what every figure of the timeline counts: "troops", "daily flights", "USD"
+    value: float | None = None  # the figure's number, scale words read: "$6.6 billion" is 6600000000.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -73,7 +73,10 @@ def test_figures_that_change_over_time_make_a_timeline_newest_first(fake_setting
         ]
     )
     answer = open_answerer(fake_settings).ask("how many workers did the city send to clear the flood damage?")
-    assert [(t.date, t.figure) for t in answer.timeline] == [("2024-01-09", "450"), ("2024-01-01", "200")]
+    assert [(t.date, t.figure) for t in answer.timeline] == [
+        ("2024-01-09", "450 workers"),
+        ("2024-01-01", "200 workers"),
+    ]
     assert "differ" in answer.note
 
 

@@ -59,3 +59,27 @@ def test_numbers_that_name_things_are_not_amounts():
     sentence = "About 1,700 soldiers drove up Route 49 to the base."
     spans = answer_spans(sentence, AnswerType.QUANTITY, "how many soldiers?")
     assert [sentence[a:b] for a, b in spans] == ["1,700"]
+
+
+@pytest.mark.parametrize(
+    ("sentence", "names"),
+    [
+        (
+            "Russia has expelled Bart Gorman, the Deputy Chief of Mission at the U.S. Embassy in Moscow.",
+            ["Russia", "Bart Gorman", "Deputy Chief of Mission", "U.S. Embassy", "Moscow"],
+        ),
+        ("That’s why Secretary Blinken is coming to New York on February 17.", ["Secretary Blinken", "New York"]),
+        ("It's clear, and I'm sure we're ready, said Biden on Thursday.", ["Biden"]),
+        ("Russian troops met Félix Sánchez and Twitter's lawyers.", ["Félix Sánchez", "Twitter"]),
+        ("Shortly after, Luiz Inácio Lula da Silva spoke.", ["Luiz Inácio Lula da Silva"]),
+    ],
+)
+def test_who_answers_mark_names_not_every_capitalised_word(sentence, names):
+    spans = answer_spans(sentence, AnswerType.PERSON, "who was it?")
+    assert [sentence[a:b] for a, b in spans] == names
+
+
+def test_a_dotted_abbreviation_keeps_its_last_full_stop():
+    sentence = "Russia has expelled the deputy at the U.S. Embassy in Moscow."
+    spans = answer_spans(sentence, AnswerType.PERSON, "who was expelled from the embassy?")
+    assert "U.S." in [sentence[a:b] for a, b in spans]

@@ -23,7 +23,11 @@ def test_headline_question_lists_both_figures_in_the_top_three(seed_answerer):
 
 def test_headline_question_shows_the_figures_as_a_timeline_newest_first(seed_answerer):
     answer = seed_answerer.ask(HEADLINE)
-    assert [(t.date, t.figure) for t in answer.timeline] == [("2022-02-17", "5,000"), ("2022-02-10", "1,700")]
+    assert [(t.date, t.figure) for t in answer.timeline] == [
+        ("2022-02-17", "5,000 troops"),
+        ("2022-02-10", "1,700 troops"),
+    ]
+    assert {t.counts for t in answer.timeline} == {"troops"}
     figures = {e.text[a:b] for e in answer.evidence for a, b in e.highlights}
     assert {"5,000", "1,700"} <= figures
 
