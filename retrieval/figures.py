@@ -137,6 +137,8 @@ def read_figure(sentence: str, start: int, end: int) -> Figure:
     if words and singular(words[-1]) in _TIME_UNITS:
         return Figure(stated, FigureKind.DURATION, number)
     rate, noun = _counted_noun(rest)
+    if not noun:
+        noun = _noun_before(before)  # "the number of measles cases ... has risen to 87"
     if _MORE_BEFORE.search(before) and not rate:
         rate = "additional"
     if not currency and noun:
@@ -184,6 +186,8 @@ def _number(stated: str) -> float | None:
 def _counted_noun(after: str) -> tuple[str, str]:
     """The rate ("daily") and the noun a number counts, read from the words after it."""
     rate = ""
+    if re.match(r"^\s*[,;:.)!?]", after):
+        return rate, ""  # "risen to 87, the county said": the clause ended with the number
     for word in _WORD.findall(after)[:5]:
         bare = word.strip(".'’")
         lower = bare.lower()
@@ -206,3 +210,27 @@ def _counted_noun(after: str) -> tuple[str, str]:
             rate = _RATE_OF[every.group(1).lower()]
         return rate, noun
     return rate, ""
+
+
+# "the number of measles cases in X has risen to": the counted noun stands before the figure.
+_NUMBER_OF = re.compile(r"\b(?:number|count|total|tally)\s+of\s+((?:[A-Za-z][\w-]*\s+){0,3}[A-Za-z][\w-]*)\b(?=\s|$|,)")
+_NOUN_PHRASE_END = frozenset(
+    "in on at for from by has have had is are was were to with who that which across over".split()
+)
+
+
+def _noun_before(before: str) -> str:
+    """The noun of the last "number of ..." phrase before a figure: its last word before a
+    preposition or verb ("number of measles cases in Brannock County" counts cases)."""
+    matches = list(_NUMBER_OF.finditer(before))
+    if not matches:
+        return ""
+    words: list[str] = []
+    for word in matches[-1].group(1).split():
+        if word.lower() in _NOUN_PHRASE_END:
+            break
+        words.append(word)
+    # "number of people killed": the participle describes the noun before it.
+    nouns = [w for w in words if not w.lower().endswith("ed")] or words
+    noun = nouns[-1] if nouns else ""
+    return noun if noun and noun.lower() not in _NOT_NOUNS else ""

@@ -34,7 +34,7 @@ def test_a_wire_sentence_carried_by_two_outlets_is_shown_once_with_the_first_dat
 
 def test_case_counts_that_grew_are_shown_as_a_timeline_newest_first(news_answerer):
     answer = news_answerer.ask("How many measles cases have been confirmed in Brannock County?")
-    assert [(t.date, t.figure) for t in answer.timeline][:2] == [("2024-02-16", "87"), ("2024-02-02", "42")]
+    assert [(t.date, t.figure) for t in answer.timeline][:2] == [("2024-02-16", "87 cases"), ("2024-02-02", "42 cases")]
     assert "differ" in answer.note
 
 

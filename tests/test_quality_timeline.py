@@ -155,3 +155,17 @@ def test_reports_worded_differently_about_the_same_place_make_one_timeline():
         ("2022-09-10", "1,391 people"),
         ("2022-08-29", "1,000 people"),
     ]
+
+
+def test_a_count_named_before_its_figure_joins_the_count_named_after_it():
+    from retrieval.figures import read_figure
+
+    grown = "The number of measles cases in Brannock County has risen to 87, the county said on Friday."
+    first = "Health officials in Brannock County have confirmed 42 cases of measles since early January."
+    at = grown.index("87")
+    assert read_figure(grown, at, at + 2).counts == "case"
+    at = first.index("42")
+    assert read_figure(first, at, at + 2).counts == "case"
+    killed = "The number of people killed has risen to 1,569."
+    at = killed.index("1,569")
+    assert read_figure(killed, at, at + 5).counts == "people"
