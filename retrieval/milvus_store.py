@@ -20,6 +20,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -111,7 +112,11 @@ class MilvusConnection:
             if name.startswith("pymilvus"):
                 logging.getLogger(name).setLevel(logging.CRITICAL)
         try:
-            self.client = MilvusClient(uri=config.uri, token=config.token, timeout=config.timeout)
+            # A connection of its own (pymilvus shares one per URI and token otherwise, and
+            # closing one client would close the others'), named without the token.
+            self.client = MilvusClient(
+                uri=config.uri, token=config.token, timeout=config.timeout, alias=f"newsdesk-{uuid.uuid4().hex}"
+            )
         except Exception as exc:
             raise StoreError(
                 f"cannot reach Milvus at {config.uri} ({self._reason(exc)}): start the server, or point "
@@ -196,9 +201,12 @@ class MilvusAllowed:
 class MilvusSearch:
     """The read side of the store seam over Milvus; safe to share between threads."""
 
-    def __init__(self, connection: MilvusConnection, meta: dict[str, Any], cache_rows: int = 50_000):
+    def __init__(
+        self, connection: MilvusConnection, meta: dict[str, Any], reload_seconds: float = 0.0, cache_rows: int = 50_000
+    ):
         self.connection = connection
-        self.meta = meta
+        self.reload_seconds = reload_seconds
+        self._checked = time.monotonic()
         self._names = {kind: connection.config.name(kind) for kind in ("sentences", "passages", "articles")}
         self._lock = threading.Lock()
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # sentence rows seen, newest last
@@ -206,14 +214,38 @@ class MilvusSearch:
         self._articles: dict[str, dict[str, Any]] = {}
         self._df: dict[tuple[str, str], int] = {}
         self._cache_rows = cache_rows
+        self._use(meta)
+
+    def _use(self, meta: dict[str, Any]) -> None:
+        """Answer with the statistics of this commit (and forget document frequencies of older ones)."""
         sentences, passages = max(int(meta["sentences"]), 1), max(int(meta["chunks"]), 1)
-        # Every sentence's tokens belong to exactly one passage, so both sum to the same total.
-        self._avgdl = {"sentences": meta["terms"] / sentences, "passages": meta["terms"] / passages}
-        self._live = {"sentences": int(meta["sentences"]), "passages": int(meta["chunks"])}
+        with self._lock:
+            self.meta = meta
+            # Every sentence's tokens belong to exactly one passage, so both sum to the same total.
+            self._avgdl = {"sentences": meta["terms"] / sentences, "passages": meta["terms"] / passages}
+            self._live = {"sentences": int(meta["sentences"]), "passages": int(meta["chunks"])}
+            self._df = {}
+
+    def _follow(self) -> None:
+        """Every [index] reload_seconds, take up the statistics of a newer commit: Milvus serves
+        new rows at once, and the counts and dates newsdesk keeps must follow them."""
+        now = time.monotonic()
+        if self.reload_seconds <= 0 or now - self._checked < self.reload_seconds:
+            return
+        self._checked = now
+        try:
+            meta = read_meta(self.connection)
+        except StoreError as exc:
+            log.warning("%s; answering with the statistics read before", exc)
+            return
+        if meta is not None and meta.get("generation") != self.meta.get("generation"):
+            self._use(meta)
+            log.info("now answering with commit %s of %s", meta.get("generation"), self.connection.config.uri)
 
     # What the archive is.
 
     def describe(self) -> Manifest:
+        self._follow()
         meta = self.meta
         return Manifest(
             articles=int(meta["articles"]),
@@ -491,7 +523,7 @@ def open_milvus_search(settings: Settings, model: str | None = None) -> MilvusSe
             f"the archive in Milvus at {config.uri} ({config.prefix}_*) was built with model {meta['model']!r} but "
             f"the config asks for {model!r}: rebuild it with `newsdesk index --rebuild PATH...`"
         )
-    return MilvusSearch(connection, meta)
+    return MilvusSearch(connection, meta, reload_seconds=settings.get("index", "reload_seconds"))
 
 
 def describe_milvus(settings: Settings) -> Manifest:

@@ -242,3 +242,16 @@ def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp
         assert set(per_article.values()) == {expected.sentences // 12}
     finally:
         restarted.stop()
+
+
+def test_a_running_answerer_takes_up_each_new_commit(tmp_path, milvus_server, tiny_corpus):
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    settings = settings.with_setting("index", "reload_seconds", 0.001)
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    ask = answerer(settings, open_milvus_search(settings)).ask
+    assert not any("ferries" in e.text for e in ask("how many ferries sail?").evidence)
+    write_article(tiny_corpus, "ferry.txt", "Seven ferries sail to the island every day.", "2024-03-09")
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    answer = ask("how many ferries sail?")
+    assert "Seven ferries" in answer.evidence[0].text
+    assert answer.as_of is None and ask("latest ferries").as_of == "2024-03-09"
