@@ -110,6 +110,7 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
         "eval": "bot.eval_command:eval_command",
         "bot": "bot.telegram_bot:bot_command",
         "serve": "bot.serve_command:serve_command",
+        "milvus-lite": "bot.milvus_command:milvus_lite_command",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
