@@ -66,7 +66,10 @@ def run(args) -> dict:
                 model = synthetic_vectors.CentroidResidualModel().fit(real_texts, real)
                 vectors = np.vstack([real, model.vectors(texts[len(real_texts) :])])
             config = work / f"milvus-{target}.toml"
-            config.write_text(f'[store]\ncollection_prefix = "bench{target}"\n', encoding="utf-8")
+            # A busy benchmark machine can take longer than the default to answer a large upsert.
+            config.write_text(
+                f'[store]\ncollection_prefix = "bench{target}"\ntimeout_seconds = 120.0\n', encoding="utf-8"
+            )
             os.environ.update(NEWSDESK_STORE="milvus", NEWSDESK_MILVUS_URI=server.uri, NEWSDESK_CONFIG=str(config))
             folder = work / f"cache-{target}"
             settings = measure.settings_for(folder)

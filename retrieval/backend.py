@@ -10,7 +10,7 @@ from a store: add articles, delete articles, commit, describe. newsdesk's own se
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -131,30 +131,22 @@ class SentenceSearch(Protocol):
         ...
 
 
-@dataclass
-class WriteReport:
-    """What a store did with one batch of changes."""
-
-    added: int = 0
-    deleted: int = 0
-    sentences: int = 0
-
-
 class ArticleWriter(Protocol):
-    """What indexing needs from a store: the live articles' hashes, then add, delete, commit."""
+    """What indexing needs from a store: the stored records, then add, delete, commit.
 
-    def live_hashes(self) -> dict[str, str]:
-        """Content hash of every live article, by article id."""
+    ``add`` of an article already stored replaces it; ``commit`` makes every change visible to
+    readers at once (a new generation of segments, or Milvus's flush and a new ``_meta``)."""
+
+    def live_records(self) -> list[dict[str, Any]]:
+        """Every stored article record: id, content hash, scope, and the fields shown with evidence."""
         ...
 
-    def add(self, records: Sequence[dict[str, Any]], texts: Sequence[str]) -> WriteReport:
-        """Store new articles (records with id, title, date, source, url, hash) and their texts."""
+    def add(self, added: list[tuple[dict[str, Any], str]]) -> int:
+        """Store articles (record and full text); returns the sentences written."""
         ...
 
-    def delete(self, article_ids: Sequence[str]) -> WriteReport: ...
+    def delete(self, article_ids: list[str]) -> None: ...
 
-    def commit(self) -> Manifest:
-        """Make every change so far visible to readers; returns the new description."""
-        ...
+    def commit(self) -> Manifest: ...
 
     def describe(self) -> Manifest: ...

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from retrieval.backend import Manifest
 from retrieval.change_plan import plan_changes
 from retrieval.config import Settings
 from retrieval.embed import EmbeddingCache, encode_with_cache
@@ -27,7 +29,7 @@ from retrieval.ingest import drop_duplicates
 from retrieval.milvus_store import (
     ARTICLE_FIELDS,
     K1,
-    MAX_TOKEN_CHARS,
+    MAX_TOKEN_BYTES,
     MAX_TOKENS,
     META_KEY,
     B,
@@ -36,12 +38,13 @@ from retrieval.milvus_store import (
     clip_bytes,
     day_number,
     literal,
+    manifest_of,
     read_meta,
     stable_id,
 )
 from retrieval.segment_builder import SegmentBuilder
 from retrieval.split import SentenceSplitter
-from retrieval.store import StoreError
+from retrieval.store import StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 
 ARTICLES_PER_BATCH = 200
@@ -54,7 +57,6 @@ class MilvusIndexer(Indexer):
     def __init__(self, settings: Settings, index_dir: Path | None = None, **options: Any):
         super().__init__(settings, index_dir, **options)
         self.config = MilvusSettings.from_settings(settings)
-        self.tokenizer = Tokenizer()
 
     def _update(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
         # The local folder holds the embedding cache and the writer lock.
@@ -78,30 +80,82 @@ class MilvusIndexer(Indexer):
                     f"{meta['model']!r}, config asks for {self.model_name!r}: run `newsdesk index --rebuild PATH...`"
                 )
             dim = int(meta["dim"]) if meta is not None else self.encoder.dim
-            self._ensure_collections(connection, dim)
-            previous = [(record, record["id"]) for record in self._stored_articles(connection)]
+            writer = MilvusWriter(
+                connection,
+                self.model_name,
+                dim,
+                lambda texts: self._vectors(texts, dim, report),
+                self.settings.get("split", "min_sentence_chars"),
+                meta,
+            )
+            writer.ensure_collections()
+            previous = [(record, record["id"]) for record in writer.live_records()]
             plan = plan_changes(unique, scope_by_id, previous, covers, report)
             if meta is not None and not plan.added and not plan.gone:
                 report.articles, report.sentences = int(meta["articles"]), int(meta["sentences"])
                 report.seconds = time.perf_counter() - started
                 return report
-            self._delete(connection, plan.gone, {r["id"] for r, _ in plan.added})
+            # Changed articles are replaced by ``add`` (old rows out, new rows in, record last).
+            readded = {r["id"] for r, _ in plan.added}
+            writer.delete([i for i in plan.gone if i not in readded])
             for start in range(0, len(plan.added), ARTICLES_PER_BATCH):
-                self._add(connection, plan.added[start : start + ARTICLES_PER_BATCH], dim, report)
+                writer.add(plan.added[start : start + ARTICLES_PER_BATCH])
                 if self.echo and len(plan.added) > ARTICLES_PER_BATCH:
                     done = min(start + ARTICLES_PER_BATCH, len(plan.added))
                     self.echo(f"milvus: {done:,} of {len(plan.added):,} articles written")
-            meta = self._commit(connection, dim, meta)
+            manifest = writer.commit()
         finally:
             connection.close()
         report.wrote = True
-        report.articles, report.sentences = int(meta["articles"]), int(meta["sentences"])
+        report.articles, report.sentences = manifest.articles, manifest.sentences
         report.seconds = time.perf_counter() - started
         return report
 
+    def _vectors(self, texts: list[str], dim: int, report: IngestReport) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, dim), dtype=np.float32)
+        cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{dim}", dim) if self.use_cache else None
+        try:
+            if cache is not None:
+                found = cache.get_many(texts)
+                if len(found) == len(texts):
+                    return np.vstack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
+            if self.encoder.dim != dim:
+                raise StoreError(
+                    f"model {self.model_name!r} now gives {self.encoder.dim}-dimensional vectors, the archive in "
+                    f"Milvus holds {dim}: run `newsdesk index --rebuild PATH...`"
+                )
+            vectors, encoded = encode_with_cache(self.encoder, cache, texts)
+            report.encoded += encoded
+            return vectors
+        finally:
+            if cache is not None:
+                cache.close()
+
+
+class MilvusWriter:
+    """The write side of the store seam on Milvus (``ArticleWriter``): add, delete, commit, describe."""
+
+    def __init__(
+        self,
+        connection: MilvusConnection,
+        model_name: str,
+        dim: int,
+        embed: Callable[[list[str]], np.ndarray],
+        min_sentence_chars: int,
+        meta: dict[str, Any] | None,
+    ):
+        self.connection, self.config = connection, connection.config
+        self.model_name, self.dim, self.embed = model_name, dim, embed
+        self.min_sentence_chars = min_sentence_chars
+        self.meta = meta
+        self.tokenizer = Tokenizer()
+
     # Collections.
 
-    def _ensure_collections(self, connection: MilvusConnection, dim: int) -> None:
+    def ensure_collections(self) -> None:
+        """Create whichever of the four collections is missing."""
+        connection, dim = self.connection, self.dim
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
         for kind in KINDS:
@@ -168,8 +222,9 @@ class MilvusIndexer(Indexer):
                 index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
             connection.call("create a collection", "create_collection", name, schema=schema, index_params=index)
 
-    def _stored_articles(self, connection: MilvusConnection) -> list[dict[str, Any]]:
+    def live_records(self) -> list[dict[str, Any]]:
         """Every article record stored (id, hash, scope and the fields shown with evidence)."""
+        connection = self.connection
         out = []
         iterator = connection.client.query_iterator(
             self.config.name("articles"), batch_size=1000, output_fields=[*ARTICLE_FIELDS, "terms"]
@@ -188,19 +243,20 @@ class MilvusIndexer(Indexer):
 
     # Changes.
 
-    def _delete(self, connection: MilvusConnection, gone: list[str], readded: set[str]) -> None:
-        """Remove the rows of replaced and removed articles, then the records of removed ones."""
-        for start in range(0, len(gone), 500):
-            ids = gone[start : start + 500]
+    def delete(self, article_ids: list[str]) -> None:
+        """Remove articles: their rows first, then their records."""
+        connection = self.connection
+        for start in range(0, len(article_ids), 500):
+            ids = article_ids[start : start + 500]
             where = f"article in [{', '.join(literal(i) for i in ids)}]"
             for kind in ("sentences", "passages"):
                 connection.call(f"delete old {kind}", "delete", self.config.name(kind), filter=where)
-            removed = [i for i in ids if i not in readded]
-            if removed:
-                connection.call("delete removed articles", "delete", self.config.name("articles"), ids=removed)
+            connection.call("delete removed articles", "delete", self.config.name("articles"), ids=ids)
 
-    def _add(self, connection: MilvusConnection, added: list[tuple[dict[str, Any], str]], dim: int, report) -> None:
-        """Write a batch of articles: the rows of any earlier attempt go first, the records last."""
+    def add(self, added: list[tuple[dict[str, Any], str]]) -> int:
+        """Write articles (records and texts): the rows of any earlier copy go first (an older
+        version, or a cut-short run's), the records last; returns the sentences written."""
+        connection = self.connection
         ids = [record["id"] for record, _ in added]
         where = f"article in [{', '.join(literal(i) for i in ids)}]"
         for kind in ("sentences", "passages"):
@@ -209,17 +265,17 @@ class MilvusIndexer(Indexer):
             lambda texts: texts, min_sentence_chars=self.settings.get("split", "min_sentence_chars")
         )
         split = builder.split([r for r, _ in added], [t for _, t in added])
-        vectors = self._vectors(split.embed_texts, dim, report)
+        vectors = self.embed(split.embed_texts)
         sentences, passages, articles = [], {}, []
         tokens_of = [self.tokenizer(s) for s in split.sentences]
         first = 0
         for record in split.records:
             count = record["sentences"]
-            day, source = day_number(record.get("date")), (record.get("source") or "")[:2048]
+            day, source = day_number(record.get("date")), clip_bytes(record.get("source") or "", 2048)
             chunk_base = split.arrays["sentence_chunk"][first] if count else 0
             total = 0
             for at in range(first, first + count):
-                tokens = [t[:MAX_TOKEN_CHARS] for t in tokens_of[at]]
+                tokens = [clip_bytes(t, MAX_TOKEN_BYTES) for t in tokens_of[at]]
                 total += len(tokens)
                 chunk = split.arrays["sentence_chunk"][at] - chunk_base
                 passage = stable_id(record["id"], record["hash"], "p", str(chunk))
@@ -256,42 +312,23 @@ class MilvusIndexer(Indexer):
             }
             for p in passages.values()
         ]
-        self._upsert(connection, "sentences", sentences)
-        self._upsert(connection, "passages", passage_rows)
-        self._upsert(connection, "articles", articles)
-        report.timings["milvus_rows"] = report.timings.get("milvus_rows", 0) + len(sentences)
+        self.upsert("sentences", sentences)
+        self.upsert("passages", passage_rows)
+        self.upsert("articles", articles)
+        return len(sentences)
 
-    def _upsert(self, connection: MilvusConnection, kind: str, rows: list[dict[str, Any]]) -> None:
+    def upsert(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Rows in batches of [store] batch_rows, each call retried by the connection."""
         size = self.config.batch_rows
         for start in range(0, len(rows), size):
-            connection.call(f"write {kind}", "upsert", self.config.name(kind), data=rows[start : start + size])
+            self.connection.call(f"write {kind}", "upsert", self.config.name(kind), data=rows[start : start + size])
 
-    def _vectors(self, texts: list[str], dim: int, report: IngestReport) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, dim), dtype=np.float32)
-        cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{dim}", dim) if self.use_cache else None
-        try:
-            if cache is not None:
-                found = cache.get_many(texts)
-                if len(found) == len(texts):
-                    return np.vstack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
-            if self.encoder.dim != dim:
-                raise StoreError(
-                    f"model {self.model_name!r} now gives {self.encoder.dim}-dimensional vectors, the archive in "
-                    f"Milvus holds {dim}: run `newsdesk index --rebuild PATH...`"
-                )
-            vectors, encoded = encode_with_cache(self.encoder, cache, texts)
-            report.encoded += encoded
-            return vectors
-        finally:
-            if cache is not None:
-                cache.close()
-
-    def _commit(self, connection: MilvusConnection, dim: int, previous: dict[str, Any] | None) -> dict[str, Any]:
+    def commit(self) -> Manifest:
         """Flush every collection and rewrite ``_meta`` from the stored article records."""
+        connection, dim, previous = self.connection, self.dim, self.meta
         for kind in KINDS[:3]:
             connection.call("flush writes", "flush", self.config.name(kind))
-        records = self._stored_articles(connection)
+        records = self.live_records()
         dates = sorted(r["date"] for r in records if r.get("date"))
         sources = Counter(r.get("source") or "" for r in records)
         meta = {
@@ -316,7 +353,14 @@ class MilvusIndexer(Indexer):
             data=[{"id": META_KEY, "value": json.dumps(meta), "unused": [0.0, 0.0]}],
         )
         connection.call("flush writes", "flush", self.config.name("meta"))
-        return meta
+        self.meta = meta
+        return self.describe()
+
+    def describe(self) -> Manifest:
+        """The archive as the last commit left it."""
+        if self.meta is None:
+            raise StoreMissing(f"no archive in Milvus at {self.config.uri} under prefix {self.config.prefix!r} yet")
+        return manifest_of(self.meta, self.config)
 
 
 def _text(value: Any) -> str:

@@ -41,7 +41,7 @@ TOKEN_ENV = "NEWSDESK_MILVUS_TOKEN"
 K1, B = 1.5, 0.75
 MAX_TEXT_BYTES = 65_535
 MAX_TOKENS = 4096
-MAX_TOKEN_CHARS = 200
+MAX_TOKEN_BYTES = 250  # of the 256 a token may take in ``toks``
 QUERY_LIMIT = 16_384  # Milvus returns at most this many rows per query
 SENTENCE_FIELDS = ["article", "passage", "text", "terms", "vector"]
 ARTICLE_FIELDS = ["id", "title", "date", "source", "url", "origin", "scope", "hash", "sentences", "chunks"]
@@ -124,7 +124,9 @@ class MilvusConnection:
             ) from None
 
     def _reason(self, exc: BaseException) -> str:
-        text = " ".join(str(getattr(exc, "message", "") or exc).split())[:300] or type(exc).__name__
+        details = getattr(exc, "details", None)  # a gRPC error: its own words, not its repr
+        text = details() if callable(details) else getattr(exc, "message", "") or str(exc)
+        text = " ".join(str(text).split())[:300] or type(exc).__name__
         if self.config.token:
             text = text.replace(self.config.token, "***")
         return text
@@ -181,6 +183,22 @@ def clip_bytes(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     return text if len(encoded) <= limit else encoded[:limit].decode("utf-8", errors="ignore")
 
 
+def manifest_of(meta: dict[str, Any], config: MilvusSettings) -> Manifest:
+    """The typed description of the archive from its ``_meta`` row."""
+    return Manifest(
+        articles=int(meta["articles"]),
+        sentences=int(meta["sentences"]),
+        date_min=meta["date_min"],
+        date_max=meta["date_max"],
+        model=meta["model"],
+        dim=int(meta["dim"]),
+        built_at=meta.get("built_at"),
+        generation=meta.get("generation"),
+        backend="milvus",
+        location=f"{config.uri} ({config.prefix}_*)",
+    )
+
+
 def read_meta(connection: MilvusConnection) -> dict[str, Any] | None:
     """The archive's description in ``_meta``, or None when nothing was ever committed there."""
     name = connection.config.name("meta")
@@ -212,6 +230,7 @@ class MilvusSearch:
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # sentence rows seen, newest last
         self._passage_terms: OrderedDict[int, list[str]] = OrderedDict()
         self._articles: dict[str, dict[str, Any]] = {}
+        self._pending: set[str] = set()  # articles of cached sentences whose records are not fetched yet
         self._df: dict[tuple[str, str], int] = {}
         self._cache_rows = cache_rows
         self._use(meta)
@@ -246,19 +265,7 @@ class MilvusSearch:
 
     def describe(self) -> Manifest:
         self._follow()
-        meta = self.meta
-        return Manifest(
-            articles=int(meta["articles"]),
-            sentences=int(meta["sentences"]),
-            date_min=meta["date_min"],
-            date_max=meta["date_max"],
-            model=meta["model"],
-            dim=int(meta["dim"]),
-            built_at=meta.get("built_at"),
-            generation=meta.get("generation"),
-            backend="milvus",
-            location=f"{self.connection.config.uri} ({self.connection.config.prefix}_*)",
-        )
+        return manifest_of(self.meta, self.connection.config)
 
     @property
     def live_sentences(self) -> int:
@@ -356,7 +363,11 @@ class MilvusSearch:
         with self._lock:
             found = self._articles.get(article)
         if found is None:
-            self._fetch_articles([article])
+            # Every article of the candidates seen so far, in one call: evidence shows several.
+            with self._lock:
+                wanted = [article, *sorted(self._pending - {article})[:999]]
+                self._pending.difference_update(wanted)
+            self._fetch_articles(wanted)
             with self._lock:
                 found = self._articles[article]
         return found
@@ -452,6 +463,8 @@ class MilvusSearch:
                 entity = row.get("entity", row)
                 self._rows[int(row["id"])] = {name: entity[name] for name in SENTENCE_FIELDS}
                 self._rows.move_to_end(int(row["id"]))
+                if entity["article"] not in self._articles:
+                    self._pending.add(entity["article"])
             while len(self._rows) > self._cache_rows:
                 self._rows.popitem(last=False)
 

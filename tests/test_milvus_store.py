@@ -26,7 +26,7 @@ from retrieval.store import StoreError
 
 pytest.importorskip("pymilvus", reason="pymilvus is a dev dependency: run `make setup`")
 
-from retrieval.milvus_indexer import MilvusIndexer  # noqa: E402
+from retrieval.milvus_indexer import MilvusIndexer, MilvusWriter  # noqa: E402
 from retrieval.milvus_lite import LiteUnavailable, free_port, start_lite  # noqa: E402
 from retrieval.milvus_store import open_milvus_search  # noqa: E402
 
@@ -209,20 +209,20 @@ def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp
         write_article(folder, f"a{n:02d}.txt", f"Report {n}. The council counted {n * 7} boats in the harbour today.")
     settings = milvus_settings(tmp_path / "cache", server.uri, retries=0, timeout_seconds=2.0)
     monkeypatch.setattr(milvus_indexer, "ARTICLES_PER_BATCH", 3)
-    real_upsert = MilvusIndexer._upsert
+    real_upsert = MilvusWriter.upsert
     records_written = []
 
-    def upsert_then_crash(self, connection, kind, rows):
+    def upsert_then_crash(self, kind, rows):
         if kind == "articles":
             records_written.append(len(rows))
             if len(records_written) == 2:  # the second batch's rows are written, its records not yet
                 server.stop(kill=True)
-        return real_upsert(self, connection, kind, rows)
+        return real_upsert(self, kind, rows)
 
-    monkeypatch.setattr(MilvusIndexer, "_upsert", upsert_then_crash)
+    monkeypatch.setattr(MilvusWriter, "upsert", upsert_then_crash)
     with pytest.raises(StoreError, match=server.uri):
         MilvusIndexer(settings, progress=False).index_paths([folder])
-    monkeypatch.setattr(MilvusIndexer, "_upsert", real_upsert)
+    monkeypatch.setattr(MilvusWriter, "upsert", real_upsert)
 
     restarted = start_lite(data, port=server.port)
     try:
