@@ -4,7 +4,8 @@
 
 Same corpus, questions, vectors and latency measurement as `python -m bench.run` (real model
 vectors up to --real-limit sentences, synthetic ones past it), with the archive in a Milvus
-Lite 2.5 server started on 127.0.0.1 for the run. Results go to bench/results/milvus.json.
+Lite 2.5 server started on 127.0.0.1 for the run, and the segment store of the same corpus
+measured right after it for comparison. Results go to bench/results/milvus.json.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ def server_rss_mb(pid: int) -> float:
 
 def run(args) -> dict:
     from retrieval.embed import SentenceTransformerEncoder
+    from retrieval.indexer import Indexer
     from retrieval.milvus_indexer import MilvusIndexer
     from retrieval.milvus_lite import start_lite
 
@@ -85,6 +87,21 @@ def run(args) -> dict:
                 "latency": measure.latency(folder, questions, encoder),
                 "server_rss_mb": server_rss_mb(server.pid),
             }
+            # The segment store of the same corpus and vectors, measured now on the same machine
+            # state, so the two columns compare.
+            for var in ("NEWSDESK_STORE", "NEWSDESK_MILVUS_URI", "NEWSDESK_CONFIG"):
+                os.environ.pop(var, None)
+            local = work / f"local-{target}"
+            clock = time.perf_counter()
+            Indexer(
+                measure.settings_for(local),
+                local,
+                progress=False,
+                encoder=stores.TableEncoder(texts, vectors),
+                use_cache=False,
+            ).index_articles(articles[:n], scope="bench")
+            entry["local_index_seconds"] = round(time.perf_counter() - clock, 1)
+            entry["local_latency"] = measure.latency(local, questions, encoder)
             print(json.dumps(entry), flush=True)
             results["sizes"].append(entry)
     finally:

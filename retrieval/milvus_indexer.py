@@ -261,9 +261,7 @@ class MilvusWriter:
         where = f"article in [{', '.join(literal(i) for i in ids)}]"
         for kind in ("sentences", "passages"):
             connection.call(f"clear {kind} of a cut-short run", "delete", self.config.name(kind), filter=where)
-        builder = SegmentBuilder(
-            lambda texts: texts, min_sentence_chars=self.settings.get("split", "min_sentence_chars")
-        )
+        builder = SegmentBuilder(lambda texts: texts, min_sentence_chars=self.min_sentence_chars)
         split = builder.split([r for r, _ in added], [t for _, t in added])
         vectors = self.embed(split.embed_texts)
         sentences, passages, articles = [], {}, []
