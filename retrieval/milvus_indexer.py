@@ -12,6 +12,7 @@ from the article records, so it always describes what is stored.
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -227,7 +228,10 @@ class MilvusWriter:
         connection = self.connection
         out = []
         iterator = connection.client.query_iterator(
-            self.config.name("articles"), batch_size=1000, output_fields=[*ARTICLE_FIELDS, "terms"]
+            self.config.name("articles"),
+            batch_size=1000,
+            output_fields=[*ARTICLE_FIELDS, "terms"],
+            timeout=max(1, math.ceil(self.config.timeout)),
         )
         try:
             while batch := iterator.next():

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import math
 import threading
 import time
 import uuid
@@ -135,7 +136,10 @@ class MilvusConnection:
         """``client.method(*args, **kwargs)``, tried again after 0.5 s, 1 s, 2 s... up to [store] retries times."""
         for attempt in range(self.config.retries + 1):
             try:
-                return getattr(self.client, method)(*args, timeout=self.config.timeout, **kwargs)
+                # pymilvus retries a failed call by itself up to 75 times unless the timeout is an
+                # int, which then bounds the whole call, its own retries included.
+                timeout = max(1, math.ceil(self.config.timeout))
+                return getattr(self.client, method)(*args, timeout=timeout, **kwargs)
             except Exception as exc:
                 if attempt == self.config.retries or not _transient(exc):
                     raise StoreError(
