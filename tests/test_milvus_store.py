@@ -220,8 +220,11 @@ def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp
         return real_upsert(self, kind, rows)
 
     monkeypatch.setattr(MilvusWriter, "upsert", upsert_then_crash)
-    with pytest.raises(StoreError, match=server.uri):
-        MilvusIndexer(settings, progress=False).index_paths([folder])
+    try:
+        with pytest.raises(StoreError, match=server.uri):
+            MilvusIndexer(settings, progress=False).index_paths([folder])
+    finally:
+        server.stop(kill=True)
     monkeypatch.setattr(MilvusWriter, "upsert", real_upsert)
 
     restarted = start_lite(data, port=server.port)
