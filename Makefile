@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup browser demo test test-quick bench bench-serve eval clean-index lint
+.PHONY: setup browser demo test test-quick bench bench-serve bench-milvus eval clean-index lint
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "newsdesk needs Python 3.11 ($(PYTHON) not found); set PYTHON=/path/to/python3.11"; exit 1; }
@@ -63,6 +63,10 @@ bench: setup
 
 bench-serve: setup
 	$(BIN)/python -m bench.serve
+
+# The Milvus column: the same corpus in a Milvus Lite server on 127.0.0.1 beside the segment store.
+bench-milvus: setup
+	$(BIN)/python -m bench.milvus
 
 clean-index:
 	rm -rf index/*/ index/.*.tmp index/*.json index/*.sqlite index/*.sqlite-* index/*.tmp* index/CURRENT index/.writer.lock

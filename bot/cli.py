@@ -94,6 +94,7 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
     import sqlite3
 
     from retrieval.answer import open_answerer
+    from retrieval.config import ConfigError
     from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
@@ -101,12 +102,12 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
     echo = None if quiet else (lambda message: click.echo(message, err=True))
     try:
         answerer = open_answerer(settings, seed_fresh_default=True, echo=echo)
-    except (StoreError, EncoderError, RerankModelError) as exc:
+    except (StoreError, EncoderError, RerankModelError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         raise damaged_store(settings, exc) from None
-    if not live:
-        return answerer
+    if not live or settings.get("store", "backend") != "local":
+        return answerer  # Milvus serves every commit as soon as it is made: nothing to reload
     from retrieval.live import LiveAnswerer
     from retrieval.store import IndexStore
 
@@ -119,6 +120,7 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
         "eval": "bot.eval_command:eval_command",
         "bot": "bot.telegram_bot:bot_command",
         "serve": "bot.serve_command:serve_command",
+        "milvus-lite": "bot.milvus_command:milvus_lite_command",
     },
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -151,15 +153,16 @@ def index(paths, index, rebuild, as_json, verbose, wait):
     """
     import sqlite3
 
+    from retrieval.config import ConfigError
     from retrieval.embed import EncoderError
-    from retrieval.indexer import Indexer
     from retrieval.store import StoreError
+    from retrieval.stores import make_indexer
 
     _skip_final_collection()
     settings = load_settings(index, wait=wait)
     try:
-        report = Indexer(settings, echo=_to_stderr).index_paths(paths, rebuild=rebuild)
-    except (StoreError, EncoderError) as exc:
+        report = make_indexer(settings, echo=_to_stderr).index_paths(paths, rebuild=rebuild)
+    except (StoreError, EncoderError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         # Bad input files never get here (ingest skips them); this is the store or the disk.
@@ -179,9 +182,16 @@ def index(paths, index, rebuild, as_json, verbose, wait):
     state = "written" if report.wrote else "already up to date"
     click.echo(
         f"index {state}: {report.articles} articles, {report.sentences} sentences "
-        f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {settings.index_dir}"
+        f"({report.encoded} newly embedded) in {report.seconds:.1f}s at {_where(settings)}"
     )
     _fail_on_missing(missing, as_json)
+
+
+def _where(settings) -> str:
+    """The store, as a person would name it: the index folder, or the Milvus endpoint and prefix."""
+    if settings.get("store", "backend") == "milvus":
+        return f"{settings.get('store', 'milvus_uri')} ({settings.get('store', 'collection_prefix')}_*)"
+    return str(settings.index_dir)
 
 
 def _to_stderr(message: str) -> None:
@@ -331,24 +341,25 @@ def chat(index, k, mode, since, until, sources, as_of, highlight):
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def stats(index, as_json):
     """Articles, sentences, date range, model and size of the index."""
-    from retrieval.store import IndexStore, StoreError
+    from retrieval.config import ConfigError
+    from retrieval.store import StoreError
+    from retrieval.stores import describe
 
     settings = load_settings(index)
-    store = IndexStore(settings.index_dir)
     try:
-        manifest = store.current().manifest
+        manifest = describe(settings)
         data = {
-            "index": str(store.root),
-            "articles": int(manifest["counts"]["articles"]),
-            "sentences": int(manifest["counts"]["sentences"]),
-            "date_min": manifest["dates"]["min"],
-            "date_max": manifest["dates"]["max"],
-            "model": manifest["model"],
-            "dim": manifest["dim"],
-            "index_bytes": store.size_bytes(),
-            "built_at": manifest.get("built_at"),
+            "index": manifest.location,
+            "articles": manifest.articles,
+            "sentences": manifest.sentences,
+            "date_min": manifest.date_min,
+            "date_max": manifest.date_max,
+            "model": manifest.model,
+            "dim": manifest.dim,
+            "index_bytes": manifest.index_bytes,
+            "built_at": manifest.built_at,
         }
-    except StoreError as exc:
+    except (StoreError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except STORE_FAILURES as exc:
         raise damaged_store(settings, exc) from None

@@ -15,19 +15,20 @@ from typing import Any
 import numpy as np
 
 from retrieval.answer_types import AnswerType, answer_spans, question_type
+from retrieval.backend import Allowance, SentenceSearch
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_encoder
 from retrieval.explain import RankTrace
 from retrieval.explain import explain as explain_evidence
-from retrieval.filters import Allowed, FacetCache, nothing_matches_note
+from retrieval.filters import nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
 from retrieval.recency import RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
-from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.statements import statements_first
 from retrieval.store import IndexStore, StoreMissing
+from retrieval.stores import LOCAL, backend, make_indexer, open_search
 from retrieval.term_match import TermMatcher
 from retrieval.time_words import TimeQuery, read_time_words
 from retrieval.timeline import build_timeline
@@ -38,7 +39,7 @@ from retrieval.types import Answer, Evidence, Filters, QuestionError
 class Answerer:
     """Holds the loaded index and model; `ask` is safe to call from several threads."""
 
-    def __init__(self, index: SearchIndex, encoder, settings: Settings, scorer: PairScorer | None = None):
+    def __init__(self, index: SentenceSearch, encoder, settings: Settings, scorer: PairScorer | None = None):
         self.index = index
         self.encoder = encoder
         self.settings = settings
@@ -74,13 +75,11 @@ class Answerer:
         self.statements_first = answer["statements_first"]
         self.recency = RecencySettings.from_section(settings.section("time"))
         self.report_lag_days = int(settings.get("time", "report_lag_days"))
-        self.facets = FacetCache()
 
-    def with_index(self, index: SearchIndex) -> Answerer:
+    def with_index(self, index: SentenceSearch) -> Answerer:
         """The same answerer (settings, encoder, reranker) over another generation of the index."""
         other = copy.copy(self)
         other.index = index
-        other.facets = FacetCache()  # dates and sources are per generation
         return other
 
     def check_question(self, question: str) -> str:
@@ -127,7 +126,7 @@ class Answerer:
         if k < 1:
             raise QuestionError("k must be at least 1.")
         filters = filters or Filters()
-        reference = as_of or self.index.manifest.get("dates", {}).get("max")
+        reference = as_of or self.index.describe().date_max
         when = (
             read_time_words(
                 cleaned, reference, explicit_reference=as_of is not None, report_lag_days=self.report_lag_days
@@ -154,7 +153,7 @@ class Answerer:
         read = None
         if self.reader is not None and rerank and mode is Mode.HYBRID:
             prior = self._recency_prior(fresh) if fresh is not None else None
-            read = self.reader.rerank(searched, ranked, self.index.texts.__getitem__, prior)
+            read = self.reader.rerank(searched, ranked, self.index.text, prior)
             ranked = read.ranked
         if self.statements_first:
             ranked = statements_first(ranked, self.index.texts.__getitem__)
@@ -190,16 +189,14 @@ class Answerer:
             as_of=reference if when.readings else None,
         )
 
-    def _allowed(self, filters: Filters) -> Allowed:
-        return self.facets.get(self.index).allowed(filters, self.index.bm25.deleted_ids)
+    def _allowed(self, filters: Filters) -> Allowance:
+        return self.index.allowed(filters)
 
     def _nothing_matches(
         self, question: str, mode: Mode, filters: Filters, when: TimeQuery, reference: str | None, started: float
     ) -> Answer:
-        dates = self.index.manifest.get("dates", {})
-        note = nothing_matches_note(
-            filters, self.facets.get(self.index), dates.get("min"), dates.get("max"), when.words
-        )
+        manifest = self.index.describe()
+        note = nothing_matches_note(filters, self.index, manifest.date_min, manifest.date_max, when.words)
         return Answer(
             question=question,
             evidence=[],
@@ -253,7 +250,7 @@ class Answerer:
         query_vector: np.ndarray,
         mode: Mode,
         kind: AnswerType,
-        allowed: Allowed | None = None,
+        allowed: Allowance | None = None,
         trace: RankTrace | None = None,
     ):
         """Sentence ids with scores, best first (only sentences ``allowed`` admits, when given);
@@ -280,14 +277,13 @@ class Answerer:
         return self._rank_fused(tokens, query_vector, mode, allowed)
 
     def _rank_fused(
-        self, tokens: list[str], query_vector: np.ndarray, mode: Mode, allowed: Allowed | None = None
+        self, tokens: list[str], query_vector: np.ndarray, mode: Mode, allowed: Allowance | None = None
     ) -> list[tuple[int, float]]:
-        mask = allowed.sentences if allowed is not None else None
         results = []
         if mode in (Mode.BM25, Mode.HYBRID):
-            results.append(self.index.bm25.top(tokens, self.candidates, mask))
+            results.append(self.index.lexical_top(tokens, self.candidates, allowed))
         if mode in (Mode.DENSE, Mode.HYBRID):
-            results.append(self.index.vectors.search(query_vector, self.candidates, mask))
+            results.append(self.index.dense_top(query_vector, self.candidates, allowed))
         if mode is not Mode.HYBRID:
             ids, scores = results[0]
             return [(int(i), float(s)) for i, s in zip(ids, scores)]
@@ -298,7 +294,7 @@ class Answerer:
         return sorted(fused.items(), key=lambda item: (-item[1], item[0]))
 
     def _dense_score(self, evidence: Evidence, query_vector: np.ndarray) -> float:
-        return float(self.index.vectors.scores_for(query_vector, np.array([evidence.sentence_id]))[0])
+        return float(self.index.dense_scores(query_vector, np.array([evidence.sentence_id]))[0])
 
     def _evidence(
         self, ranked: list[tuple[int, float]], k: int, kind: AnswerType, question: str, read_scores: dict[int, float]
@@ -308,7 +304,7 @@ class Answerer:
         shown: list[Evidence] = []
         seen = self.duplicates.tracker()
         for sentence_id, score in ranked:
-            text = self.index.texts[sentence_id]
+            text = self.index.text(sentence_id)
             copy_of = seen.find(text, sentence_id)
             if copy_of is None and len(shown) >= k:
                 continue  # keep scanning only to count copies of what is shown
@@ -345,15 +341,15 @@ class Answerer:
         )
 
     def stats(self) -> dict[str, Any]:
-        manifest = self.index.manifest
+        manifest = self.index.describe()
         return {
-            "articles": manifest["counts"]["articles"],
-            "sentences": manifest["counts"]["sentences"],
-            "date_min": manifest["dates"]["min"],
-            "date_max": manifest["dates"]["max"],
-            "model": manifest["model"],
-            "index_bytes": sum(meta["bytes"] for meta in manifest["files"].values()),
-            "built_at": manifest.get("built_at"),
+            "articles": manifest.articles,
+            "sentences": manifest.sentences,
+            "date_min": manifest.date_min,
+            "date_max": manifest.date_max,
+            "model": manifest.model,
+            "index_bytes": manifest.index_bytes,
+            "built_at": manifest.built_at,
         }
 
 
@@ -374,22 +370,21 @@ def open_answerer(
     store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
     model = settings.get("model", "name")
     try:
-        store.current()
+        if backend(settings) == LOCAL:
+            store.current()
     except StoreMissing:
         default = settings.with_index_dir(store.root).is_default_index()
         if not (seed_fresh_default and default and store.is_fresh()):
             raise
-        from retrieval.indexer import Indexer
-
         seeds = settings.seed_dir
         if echo:
             echo(f"No index at {store.root} yet: building it from the seed articles in {seeds} (once).")
-        indexer = Indexer(settings, store.root, echo=echo)
+        indexer = make_indexer(settings, store.root, echo=echo)
         report = indexer.index_paths([seeds])
         encoder = encoder or indexer._encoder
         if echo:
             echo(report.summary())
-    index = load_search_index(store, model=model)
+    index = open_search(settings, store.root, model=model)
     encoder = encoder or load_encoder(model, settings.get("model", "batch_size"), settings.get("model", "device"))
     return Answerer(index, encoder, settings, scorer=load_scorer(settings))
 

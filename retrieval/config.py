@@ -30,6 +30,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "NEWSDESK_MODE": ("retrieval", "mode"),
     "NEWSDESK_FUSION": ("retrieval", "fusion"),
     "NEWSDESK_CROSS_ENCODER": ("rerank", "cross_encoder"),
+    "NEWSDESK_STORE": ("store", "backend"),
+    "NEWSDESK_MILVUS_URI": ("store", "milvus_uri"),
 }
 # The flag that sets a setting, for naming it in errors.
 FLAGS: dict[tuple[str, str], str] = {
@@ -45,6 +47,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("retrieval", "vector_index"): ("auto", "flat", "hnsw"),
     ("telegram", "mode"): ("polling", "webhook"),
     ("ingest", "date_order"): ("MDY", "DMY"),
+    ("store", "backend"): ("local", "milvus"),
 }
 # Numbers below which a setting means nothing (a batch of 0, a negative wait).
 MINIMUM: dict[tuple[str, str], float] = {
@@ -59,6 +62,9 @@ MINIMUM: dict[tuple[str, str], float] = {
     ("index", "writer_wait_seconds"): 0,
     ("index", "reload_seconds"): 0,
     ("index", "progress_seconds"): 0,
+    ("store", "batch_rows"): 1,
+    ("store", "retries"): 0,
+    ("store", "timeout_seconds"): 0.1,
 }
 PATH_KEYS = (("index", "dir"), ("index", "seed_dir"))
 
@@ -281,6 +287,12 @@ class Settings:
         if self.default_index_dir is None:
             return False
         return _same_path(self.index_dir, self.default_index_dir)
+
+    def with_setting(self, section: str, key: str, value: Any) -> Settings:
+        """A copy with one setting changed (checked by the caller)."""
+        data = copy.deepcopy(self.data)
+        data[section][key] = value
+        return Settings(data, {**self.sources, (section, key): "command line"}, self.default_index_dir)
 
     def with_index_dir(self, index_dir: Path) -> Settings:
         """A copy pointing at ``index_dir``."""

@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from retrieval.change_plan import plan_changes, scope_of
 from retrieval.config import Settings
 from retrieval.diskspace import disk_full_error, is_disk_full
 from retrieval.embed import EmbeddingCache, EncoderError, encode_with_cache, load_encoder
-from retrieval.ingest import Problem, content_hash, drop_duplicates, read_paths
+from retrieval.ingest import Problem, drop_duplicates, read_paths
 from retrieval.progress import ProgressLog
 from retrieval.search_index import ARTICLE_TEXTS, ARTICLES, live_articles, read_article_texts, write_segment_files
 from retrieval.segment_builder import SegmentBuilder, SplitArticles
@@ -90,24 +91,6 @@ def problem_kind(reason: str) -> str:
     """The kind of a skip reason, without the particulars that follow it: "duplicate article id
     'a:1' (first at feed.jsonl:3)" and "duplicate article id 'b'" are both "duplicate article id"."""
     return re.split(r""" \(|:|\s['"]""", reason, maxsplit=1)[0].strip() or reason
-
-
-def _record(article: Article, scope: str) -> dict[str, Any]:
-    return {
-        "id": article.id,
-        "title": article.title,
-        "date": article.date,
-        "source": article.source,
-        "url": article.url,
-        "origin": article.origin,
-        "scope": scope,
-        "hash": content_hash(article),
-    }
-
-
-def _scope_of(article: Article) -> str:
-    path = article.origin.rsplit(":", 1)[0] if article.origin.rsplit(":", 1)[-1].isdigit() else article.origin
-    return str(Path(path).resolve())
 
 
 @dataclass
@@ -212,7 +195,7 @@ class Indexer:
                 return True
             return any(scope.startswith(f + "/") for f in folders) and not Path(scope).exists()
 
-        pairs = [(a, _scope_of(a)) for a in result.articles]
+        pairs = [(a, scope_of(a)) for a in result.articles]
         return self._update(pairs, result.skipped, result.warnings, result.inputs, covers, rebuild)
 
     def index_articles(self, articles: Iterable[Article], scope: str = "api", rebuild: bool = False) -> IngestReport:
@@ -305,28 +288,11 @@ class Indexer:
         scope_by_id = {a.id: s for a, s in pairs}
         generation = self._generation(rebuild)
         previous = self._live_articles(generation)
-        by_id = {record["id"]: (record, segment, local) for record, segment, local in previous}
-        added: list[tuple[dict[str, Any], str]] = []
+        plan = plan_changes(unique, scope_by_id, [(r, (s, i)) for r, s, i in previous], covers, report)
+        added = plan.added
         deleted: dict[str, set[int]] = {}
-        for article in unique:
-            record = _record(article, scope_by_id[article.id])
-            old = by_id.get(article.id)
-            if old is None:
-                report.indexed += 1
-            elif old[0]["hash"] != record["hash"]:
-                report.updated += 1
-            else:
-                report.unchanged += 1
-                if old[0].get("scope") == record["scope"]:
-                    continue  # stays where it is; a moved file re-files it below (no re-encoding)
-            if old is not None:
-                deleted.setdefault(old[1], set()).add(old[2])
-            added.append((record, article.text))
-        incoming = {a.id for a in unique}
-        for record, segment, local in previous:
-            if record["id"] not in incoming and covers(record["scope"]):
-                report.removed += 1
-                deleted.setdefault(segment, set()).add(local)
+        for segment, local in plan.gone:
+            deleted.setdefault(segment, set()).add(local)
         if generation is not None and not added and not deleted:
             self._verify_rest(generation, report)  # even a run with nothing to do reports a damaged store
             report.articles, report.sentences = len(previous), int(generation.manifest["counts"]["sentences"])

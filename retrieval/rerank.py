@@ -21,9 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answer_types import AnswerType, has_answer_span
-from retrieval.bm25 import positive_best
-from retrieval.filters import Allowed
-from retrieval.segment_builder import embedding_text
+from retrieval.backend import Allowance
+from retrieval.embedding_text import embedding_text
 from retrieval.term_match import TermMatcher
 
 FEATURES = ("bm25", "dense", "passage", "coverage", "type", "match", "context")
@@ -63,50 +62,34 @@ class FeatureReranker:
         question: str,
         n_candidates: int,
         n_passages: int,
-        allowed: Allowed | None = None,
+        allowed: Allowance | None = None,
     ) -> Candidates:
         """Gather candidates from sentence BM25, dense search and the best passages, then featurise.
 
         With ``allowed`` (a date or source filter) every source of candidates looks only at the
         allowed sentences and passages, so a narrow period still gets its own best sentences."""
-        # Sparse BM25: only the sentences and passages holding a question term are scored, so
-        # the cost grows with the matches, not the archive. The candidates, features and their
-        # float32 values are those of the dense arrays (``scores``); equal scores at a cut go to
+        # Each source of candidates sees only the allowed sentences; equal scores at a cut go to
         # the lowest ids, so the candidates never depend on how the archive is laid out.
-        sentence_mask = allowed.sentences if allowed is not None else None
-        bm25_ids, bm25_scores = index.bm25.matches(question_tokens, sentence_mask)
-        dense_ids, _ = index.vectors.search(query_vector, n_candidates, sentence_mask)
+        lexical = index.lexical(question_tokens, n_candidates, allowed)
+        dense_ids, _ = index.dense_top(query_vector, n_candidates, allowed)
         pool = set(dense_ids.tolist())
-        if index.bm25.size:
-            pool.update(positive_best(bm25_ids, bm25_scores, n_candidates).tolist())
-        passage_ids, passage_scores = (
-            index.chunk_bm25.matches(question_tokens, allowed.chunks if allowed is not None else None)
-            if index.chunk_bm25 is not None
-            else (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32))
-        )
-        if len(passage_ids):
-            best_passages = positive_best(passage_ids, passage_scores, n_passages)
-            in_passages = index.sentences_of_chunks(best_passages)
-            if sentence_mask is not None:
-                in_passages = in_passages[sentence_mask[in_passages]]
-            pool.update(in_passages.tolist())
+        pool.update(lexical.top.tolist())
+        passages = index.passages(question_tokens, n_passages, allowed)
+        if len(passages.top):
+            pool.update(index.sentences_of_passages(passages.top, allowed).tolist())
         ids = np.array(sorted(pool), dtype=np.int64)
-        texts = [index.texts[int(i)] for i in ids]
+        texts = [index.text(int(i)) for i in ids]
         features: dict[str, np.ndarray] = {}
-        best = float(bm25_scores.max()) if len(bm25_scores) else 0.0
-        features["bm25"] = _sparse_take(bm25_ids, bm25_scores, ids) / best if best > 0 else np.zeros(len(ids))
-        features["dense"] = np.asarray(index.vectors.scores_for(query_vector, ids), dtype=np.float64)
-        best_passage = float(passage_scores.max()) if len(passage_scores) else 0.0
-        chunks = np.asarray(index.sentence_chunk)[ids] if len(ids) else np.zeros(0, dtype=np.int64)
-        features["passage"] = (
-            _sparse_take(passage_ids, passage_scores, chunks) / best_passage if best_passage > 0 else np.zeros(len(ids))
-        )
+        features["bm25"] = lexical.scores(ids) / lexical.best if lexical.best > 0 else np.zeros(len(ids))
+        features["dense"] = np.asarray(index.dense_scores(query_vector, ids), dtype=np.float64)
+        chunks = index.passage_of(ids)
+        features["passage"] = passages.scores(chunks) / passages.best if passages.best > 0 else np.zeros(len(ids))
         # Sorted, so the sums below run in the same order in every process (set order follows
         # PYTHONHASHSEED, and float addition is not associative).
-        idf = {t: index.bm25.idf(t) for t in sorted(set(question_tokens))}
+        idf = {t: index.idf(t) for t in sorted(set(question_tokens))}
         # Which question terms each candidate holds, from the postings (built from the same
         # tokenizer over the same sentence text), rather than tokenising every candidate.
-        features["coverage"] = _coverage_from_presence(idf, index.bm25.term_presence(list(idf), ids))
+        features["coverage"] = _coverage_from_presence(idf, index.term_presence(list(idf), ids))
         features["type"] = np.array([1.0 if has_answer_span(text, kind, question) else 0.0 for text in texts])
         if self.matcher is not None and len(ids):
             titled = _TitledTexts(index, ids, texts)  # built only for sentences not seen before
@@ -123,13 +106,13 @@ class FeatureReranker:
     def _word_weight(index, tokenizer):
         """IDF of a question word from the sentence BM25 index; 0 for stopwords; words the
         archive never uses get the highest IDF, as a word seen once would."""
-        unseen = float(np.log(1.0 + (index.bm25.size + 0.5) / 1.5))
+        unseen = float(np.log(1.0 + (index.live_sentences + 0.5) / 1.5))
 
         def weight(word: str) -> float:
             tokens = tokenizer(word)
             if not tokens:
                 return 0.0
-            return index.bm25.idf(tokens[0]) or unseen
+            return index.idf(tokens[0]) or unseen
 
         return weight
 
@@ -158,16 +141,6 @@ def _coverage_from_presence(idf: dict[str, float], presence: np.ndarray) -> np.n
     for column, weight in enumerate(idf.values()):
         held += weight * presence[:, column]  # adding 0.0 where absent leaves a sum unchanged
     return held / total
-
-
-def _sparse_take(ids: np.ndarray, scores: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """``dense[wanted]`` for the dense array that is ``scores`` at ``ids`` (ascending) and 0 elsewhere."""
-    out = np.zeros(len(wanted), dtype=scores.dtype)
-    if len(ids) and len(wanted):
-        at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
-        found = ids[at] == wanted
-        out[found] = scores[at[found]]
-    return out
 
 
 def passage_best(dense: np.ndarray, chunks: np.ndarray) -> np.ndarray:

@@ -14,13 +14,16 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from retrieval.bm25 import BM25Index, Postings
+from retrieval.backend import Lexical, Manifest
+from retrieval.bm25 import BM25Index, Postings, positive_best
+from retrieval.filters import Allowed, FacetCache
 from retrieval.mapped import map_file
 from retrieval.store import Generation, IndexStore, SentenceTexts, StoreError
+from retrieval.types import Filters
 from retrieval.vectors import VectorIndex, load_part
 
 ARTICLES = "articles.jsonl"
@@ -135,6 +138,7 @@ class SearchIndex:
 
     def __post_init__(self):
         self._article = lru_cache(maxsize=4096)(self.articles.__getitem__)
+        self._facets = FacetCache()  # dates and sources, read on the first filtered question
 
     @property
     def size(self) -> int:
@@ -151,21 +155,75 @@ class SearchIndex:
         ends = np.searchsorted(self.sentence_chunk, chunk_ids, side="right")
         return np.concatenate([np.arange(a, b) for a, b in zip(starts, ends)] or [np.zeros(0, dtype=np.int64)])
 
+    # The read side of the store seam (retrieval/backend.py, SentenceSearch).
 
-class SearchBackend(Protocol):
-    """What the answering core reads from an index; another engine can stand behind it (docs/scaling.md)."""
-
-    manifest: dict[str, Any]
-    bm25: BM25Index
-    chunk_bm25: BM25Index | None
-    vectors: VectorIndex
-    sentence_chunk: np.ndarray
-    texts: Any
+    def describe(self) -> Manifest:
+        return Manifest.from_dict(self.manifest)
 
     @property
-    def size(self) -> int: ...
+    def live_sentences(self) -> int:
+        return self.bm25.size
 
-    def article_of(self, sentence_id: int) -> dict[str, Any]: ...
+    def lexical(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> Lexical:
+        # Sparse BM25: only the sentences holding a question term are scored, so the cost grows
+        # with the matches, not the archive; equal scores at the cut go to the lowest ids.
+        ids, scores = self.bm25.matches(tokens, allowed.sentences if allowed is not None else None)
+        top = positive_best(ids, scores, n) if self.bm25.size else np.zeros(0, dtype=np.int64)
+        return Lexical(top, float(scores.max()) if len(scores) else 0.0, _sparse_lookup(ids, scores))
+
+    def lexical_top(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.bm25.top(tokens, n, allowed.sentences if allowed is not None else None)
+
+    def dense_top(self, vector: np.ndarray, n: int, allowed: Allowed | None = None) -> tuple[np.ndarray, np.ndarray]:
+        return self.vectors.search(vector, n, allowed.sentences if allowed is not None else None)
+
+    def dense_scores(self, vector: np.ndarray, ids: np.ndarray) -> np.ndarray:
+        return self.vectors.scores_for(vector, ids)
+
+    def passages(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> Lexical:
+        if self.chunk_bm25 is None:
+            ids, scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        else:
+            ids, scores = self.chunk_bm25.matches(tokens, allowed.chunks if allowed is not None else None)
+        top = positive_best(ids, scores, n) if len(ids) else np.zeros(0, dtype=np.int64)
+        return Lexical(top, float(scores.max()) if len(scores) else 0.0, _sparse_lookup(ids, scores))
+
+    def sentences_of_passages(self, passage_ids: np.ndarray, allowed: Allowed | None = None) -> np.ndarray:
+        ids = self.sentences_of_chunks(passage_ids)
+        return ids[allowed.sentences[ids]] if allowed is not None else ids
+
+    def passage_of(self, ids: np.ndarray) -> np.ndarray:
+        return np.asarray(self.sentence_chunk)[ids] if len(ids) else np.zeros(0, dtype=np.int64)
+
+    def idf(self, token: str) -> float:
+        return self.bm25.idf(token)
+
+    def term_presence(self, tokens: list[str], ids: np.ndarray) -> np.ndarray:
+        return self.bm25.term_presence(tokens, ids)
+
+    def text(self, sentence_id: int) -> str:
+        return self.texts[sentence_id]
+
+    def allowed(self, filters: Filters) -> Allowed:
+        return self._facets.get(self).allowed(filters, self.bm25.deleted_ids)
+
+    def sources_by_count(self) -> list[str]:
+        return self._facets.get(self).sources_by_count()
+
+
+def _sparse_lookup(ids: np.ndarray, scores: np.ndarray):
+    """``dense[wanted]`` for the dense array that is ``scores`` at ``ids`` (ascending) and 0 elsewhere."""
+
+    def take(wanted: np.ndarray) -> np.ndarray:
+        wanted = np.asarray(wanted)
+        out = np.zeros(len(wanted), dtype=scores.dtype)
+        if len(ids) and len(wanted):
+            at = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+            found = ids[at] == wanted
+            out[found] = scores[at[found]]
+        return out
+
+    return take
 
 
 @dataclass

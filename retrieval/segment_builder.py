@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 
 from retrieval.bm25 import Postings
+from retrieval.embedding_text import embedding_text
 from retrieval.lead import split_dateline
 from retrieval.search_index import SegmentData
 from retrieval.split import SentenceSplitter, chunk_ids
@@ -19,12 +20,6 @@ from retrieval.vectors import EF_CONSTRUCTION, EF_SEARCH, FLAT, HNSW, HNSW_M, bu
 AUTO = "auto"
 # Below this many sentences a segment is searched exactly (numpy); from it on, by HNSW.
 HNSW_MIN_SENTENCES = 50_000
-
-
-def embedding_text(record: dict[str, Any], sentence: str) -> str:
-    """What the dense model sees for a sentence: the sentence, led by its title when there is one."""
-    title = record.get("title") or ""
-    return f"{title}: {sentence}" if title else sentence
 
 
 def vector_kind(setting: str, sentences: int, hnsw_min: int = HNSW_MIN_SENTENCES) -> str:

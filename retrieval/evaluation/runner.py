@@ -94,19 +94,25 @@ def prepared_answerer(
     ``index_dir`` when given, else to a temporary folder removed afterwards.
     """
     from retrieval.answer import open_answerer
-    from retrieval.indexer import Indexer
+    from retrieval.stores import make_indexer
 
     with ExitStack() as stack:
         if articles or gold.articles is not None:
             target = index_dir or Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="newsdesk-eval-")))
             into = str(index_dir) if index_dir else "a temporary index"
             settings = with_index_dir(settings, target)
-            indexer = Indexer(settings, target, echo=echo)
+            fresh = False
+            if settings.get("store", "backend") == "milvus":
+                # Scored over exactly these articles, in collections of their own beside the archive's.
+                prefix = f"{settings.get('store', 'collection_prefix')}_eval"
+                settings, fresh = settings.with_setting("store", "collection_prefix", prefix), True
+                into = f"Milvus collections {prefix}_*"
+            indexer = make_indexer(settings, target, echo=echo)
             if articles:
-                report = indexer.index_paths(list(articles))
+                report = indexer.index_paths(list(articles), rebuild=fresh)
                 corpus = f"{', '.join(map(str, articles))} indexed into {into}"
             else:
-                report = indexer.index_articles(list(gold.articles or []), scope="squad")
+                report = indexer.index_articles(list(gold.articles or []), scope="squad", rebuild=fresh)
                 corpus = f"the gold file's {len(gold.articles or [])} SQuAD paragraphs indexed into {into}"
             if echo:
                 for problem in report.skipped[:SKIPPED_SHOWN]:

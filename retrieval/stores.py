@@ -1,0 +1,53 @@
+"""Which store an archive lives in ([store] backend), and the one place that opens it for reading or writing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from retrieval.backend import Manifest, SentenceSearch
+from retrieval.config import Settings
+from retrieval.store import IndexStore
+
+LOCAL, MILVUS = "local", "milvus"
+
+
+def backend(settings: Settings) -> str:
+    return settings.get("store", "backend")
+
+
+def open_search(settings: Settings, root: Path | None = None, model: str | None = None) -> SentenceSearch:
+    """The archive for questions: the live generation of the segment folder, or the Milvus collections."""
+    if backend(settings) == MILVUS:
+        from retrieval.milvus_store import open_milvus_search
+
+        return open_milvus_search(settings, model=model)
+    from retrieval.search_index import load_search_index
+
+    return load_search_index(IndexStore(Path(root) if root else settings.index_dir), model=model)
+
+
+def make_indexer(settings: Settings, index_dir: Path | None = None, **options: Any):
+    """The indexer of the configured store; both take the same inputs and give an IngestReport."""
+    if backend(settings) == MILVUS:
+        from retrieval.milvus_indexer import MilvusIndexer
+
+        return MilvusIndexer(settings, index_dir, **options)
+    from retrieval.indexer import Indexer
+
+    return Indexer(settings, index_dir, **options)
+
+
+def describe(settings: Settings) -> Manifest:
+    """What the configured store holds, read from its manifest alone (`newsdesk stats`)."""
+    if backend(settings) == MILVUS:
+        from retrieval.milvus_store import describe_milvus
+
+        return describe_milvus(settings)
+    store = IndexStore(settings.index_dir)
+    return Manifest.from_dict(store.current().manifest, location=str(store.root))
+
+
+def is_fresh(settings: Settings, root: Path) -> bool:
+    """Nothing was ever written to this store (a fresh clone's index folder)."""
+    return backend(settings) == LOCAL and IndexStore(root).is_fresh()

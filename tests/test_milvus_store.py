@@ -1,0 +1,260 @@
+"""The Milvus store: indexing, updates, deletes, the same answers as the segment store, and its failures.
+
+A Milvus Lite server (pymilvus and milvus-lite are dev dependencies) is started on a free
+loopback port with a temporary data folder and stopped by its process id at the end; each
+test keeps its archive under a collection prefix of its own.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import subprocess
+import sys
+
+import pytest
+from conftest import HEADLINE, SEEDS, write_article
+
+from retrieval.answer import Answerer
+from retrieval.config import PROJECT_ROOT, Settings
+from retrieval.embed import HashingEncoder
+from retrieval.evaluation.gold import load_gold
+from retrieval.evaluation.metrics import hit_at_k
+from retrieval.evaluation.runner import evaluate
+from retrieval.indexer import Indexer
+from retrieval.store import StoreError
+
+pytest.importorskip("pymilvus", reason="pymilvus is a dev dependency: run `make setup`")
+
+from retrieval.milvus_indexer import MilvusIndexer, MilvusWriter  # noqa: E402
+from retrieval.milvus_lite import LiteUnavailable, free_port, start_lite  # noqa: E402
+from retrieval.milvus_store import open_milvus_search  # noqa: E402
+
+pytestmark = pytest.mark.milvus
+_prefixes = itertools.count()
+TOKEN = "s3cret-milvus-token-0042"
+
+
+def _start(folder):
+    try:
+        return start_lite(folder)
+    except LiteUnavailable as exc:
+        pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def milvus_server(tmp_path_factory):
+    """A Milvus Lite server on a free 127.0.0.1 port for this module's tests, stopped by PID at the end."""
+    server = _start(tmp_path_factory.mktemp("milvus"))
+    yield server
+    os.kill(server.pid, 15)
+    server.process.wait(timeout=10)
+
+
+def milvus_settings(index_dir, uri: str, **store) -> Settings:
+    """Hashing-encoder settings on Milvus, under a collection prefix no other test uses."""
+    values = {"backend": "milvus", "milvus_uri": uri, "collection_prefix": f"t{os.getpid()}_{next(_prefixes)}"}
+    values.update(store)
+    return Settings.load(
+        overrides={"index": {"dir": str(index_dir)}, "model": {"name": "hashing"}, "store": values},
+    )
+
+
+def local_settings(index_dir) -> Settings:
+    return Settings.load(overrides={"index": {"dir": str(index_dir)}, "model": {"name": "hashing"}})
+
+
+def answerer(settings: Settings, index) -> Answerer:
+    return Answerer(index, HashingEncoder(), settings, scorer=None)
+
+
+def both(tmp_path, milvus_server, folder):
+    """The same articles indexed into the segment store and into Milvus; their answerers."""
+    local = local_settings(tmp_path / "local")
+    Indexer(local, progress=False).index_paths([folder])
+    from retrieval.search_index import load_search_index
+    from retrieval.store import IndexStore
+
+    remote = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    MilvusIndexer(remote, progress=False).index_paths([folder])
+    return (
+        answerer(local, load_search_index(IndexStore(tmp_path / "local"))),
+        answerer(remote, open_milvus_search(remote)),
+        remote,
+    )
+
+
+QUESTIONS = [
+    "how much will the harbour bridge cost?",
+    "when does the bridge open?",
+    "how many homes lost power?",
+    "how many teachers will the district hire?",
+    "who warned of more rain?",
+]
+
+
+def _shown(answer):
+    return sorted((round(e.score, 4), e.text, e.date, e.article_id, e.source) for e in answer.evidence)
+
+
+def test_milvus_answers_the_tiny_corpus_exactly_as_the_segment_store(tmp_path, milvus_server, tiny_corpus):
+    local, remote, _ = both(tmp_path, milvus_server, tiny_corpus)
+    for question in QUESTIONS:
+        # Every sentence, so that sentences with equal scores (ordered by each store's own ids)
+        # are all shown by both.
+        mine, theirs = local.ask(question, k=20), remote.ask(question, k=20)
+        assert theirs.evidence[0].text == mine.evidence[0].text, question
+        assert [e.score for e in theirs.evidence] == pytest.approx([e.score for e in mine.evidence], abs=1e-4)
+        assert _shown(theirs) == _shown(mine), question
+    assert remote.stats()["articles"] == local.stats()["articles"] == 3
+    assert remote.stats()["sentences"] == local.stats()["sentences"]
+
+
+def test_bm25_dense_and_filtered_questions_match_too(tmp_path, milvus_server, tiny_corpus):
+    from retrieval.filters import make_filters
+
+    local, remote, _ = both(tmp_path, milvus_server, tiny_corpus)
+    for mode in ("bm25", "dense"):
+        for question in QUESTIONS:
+            assert _shown(remote.ask(question, mode=mode, k=20)) == _shown(local.ask(question, mode=mode, k=20))
+    march = make_filters(since="2024-03-02")
+    answer = remote.ask("how many teachers will the district hire?", filters=march, k=20)
+    assert _shown(answer) == _shown(local.ask("how many teachers will the district hire?", filters=march, k=20))
+    assert all(e.date >= "2024-03-02" for e in answer.evidence)
+    nothing = remote.ask("storm", filters=make_filters(since="2030-01-01"))
+    assert nothing.evidence == [] and "No article matches" in nothing.note
+
+
+def test_reindexing_updates_changed_articles_and_deletes_removed_ones(tmp_path, milvus_server, tiny_corpus):
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    first = MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    assert (first.indexed, first.articles) == (3, 3)
+    again = MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    assert (again.unchanged, again.wrote, again.encoded) == (3, False, 0)
+
+    write_article(tiny_corpus, "storm.txt", "A storm cut power to 45,000 homes in the valley.", "2024-03-06")
+    (tiny_corpus / "school.txt").unlink()
+    report = MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    assert (report.updated, report.removed, report.unchanged, report.articles) == (1, 1, 1, 2)
+
+    search = open_milvus_search(settings)
+    ask = answerer(settings, search).ask
+    assert "45,000" in ask("how many homes lost power?").evidence[0].text
+    shown = [e.text for q in QUESTIONS for e in ask(q, k=10).evidence]
+    assert not any("12,000" in text or "teachers" in text for text in shown)
+    stored = search.connection.call(
+        "count",
+        "query",
+        f"{settings.get('store', 'collection_prefix')}_sentences",
+        filter="",
+        output_fields=["count(*)"],
+    )
+    assert stored[0]["count(*)"] == search.describe().sentences
+
+
+def test_seed_gold_hit_at_1_on_milvus_equals_the_segment_store(tmp_path, milvus_server):
+    local, remote, _ = both(tmp_path, milvus_server, SEEDS)
+    gold = load_gold(PROJECT_ROOT / "tests" / "data" / "seed_gold.jsonl")
+    scores = []
+    for engine in (local, remote):
+        outcomes = evaluate(engine, gold.questions, ("hybrid",), k=5, progress=False)["hybrid"]
+        scores.append(hit_at_k([o.rank for o in outcomes if o.gold.answerable], 1))
+    assert scores[0] == scores[1]
+    assert remote.ask(HEADLINE).evidence[0].text == local.ask(HEADLINE).evidence[0].text
+
+
+def _cli(args, env_extra, tmp_path):
+    config = tmp_path / "milvus.toml"
+    config.write_text(
+        f'[store]\ncollection_prefix = "cli{os.getpid()}_{next(_prefixes)}"\ntimeout_seconds = 2.0\nretries = 0\n'
+        '[model]\nname = "hashing"\n[rerank]\ncross_encoder = ""\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "NEWSDESK_STORE": "milvus", "NEWSDESK_CONFIG": str(config), **env_extra}
+    return subprocess.run(
+        [sys.executable, "-m", "bot.cli", *args], env=env, capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=120
+    )
+
+
+def test_a_server_that_is_down_is_one_clear_error_naming_the_uri(tmp_path):
+    uri = f"http://127.0.0.1:{free_port()}"
+    for args in (["ask", HEADLINE], ["index", str(SEEDS)], ["stats"]):
+        result = _cli(args, {"NEWSDESK_MILVUS_URI": uri, "NEWSDESK_MILVUS_TOKEN": TOKEN}, tmp_path)
+        assert result.returncode == 1, result.stderr
+        assert uri in result.stderr and "NEWSDESK_MILVUS_URI" in result.stderr
+        assert "Traceback" not in result.stderr + result.stdout
+        assert TOKEN not in result.stderr + result.stdout
+
+
+def test_the_token_never_appears_in_output_or_logs(tmp_path, milvus_server, caplog):
+    env = {"NEWSDESK_MILVUS_URI": milvus_server.uri, "NEWSDESK_MILVUS_TOKEN": TOKEN}
+    for args in (["index", str(SEEDS)], ["stats", "--json"], ["ask", HEADLINE, "--json"]):
+        result = _cli(args, env, tmp_path)
+        assert TOKEN not in result.stdout + result.stderr
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    from retrieval.milvus_store import MilvusSettings
+
+    config = MilvusSettings.from_settings(settings, {"NEWSDESK_MILVUS_TOKEN": TOKEN})
+    assert TOKEN not in repr(config) and TOKEN not in str(config)
+    assert TOKEN not in caplog.text
+
+
+def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp_path, monkeypatch):
+    import retrieval.milvus_indexer as milvus_indexer
+
+    data = tmp_path / "milvus"
+    server = _start(data)
+    folder = tmp_path / "many"
+    for n in range(12):
+        write_article(folder, f"a{n:02d}.txt", f"Report {n}. The council counted {n * 7} boats in the harbour today.")
+    settings = milvus_settings(tmp_path / "cache", server.uri, retries=0, timeout_seconds=2.0)
+    monkeypatch.setattr(milvus_indexer, "ARTICLES_PER_BATCH", 3)
+    real_upsert = MilvusWriter.upsert
+    records_written = []
+
+    def upsert_then_crash(self, kind, rows):
+        if kind == "articles":
+            records_written.append(len(rows))
+            if len(records_written) == 2:  # the second batch's rows are written, its records not yet
+                server.stop(kill=True)
+        return real_upsert(self, kind, rows)
+
+    monkeypatch.setattr(MilvusWriter, "upsert", upsert_then_crash)
+    try:
+        with pytest.raises(StoreError, match=server.uri):
+            MilvusIndexer(settings, progress=False).index_paths([folder])
+    finally:
+        server.stop(kill=True)
+    monkeypatch.setattr(MilvusWriter, "upsert", real_upsert)
+
+    restarted = start_lite(data, port=server.port)
+    try:
+        report = MilvusIndexer(settings, progress=False).index_paths([folder])
+        assert report.articles == 12
+        search = open_milvus_search(settings)
+        prefix = settings.get("store", "collection_prefix")
+        rows = search.connection.call(
+            "list", "query", f"{prefix}_sentences", filter="", output_fields=["article"], limit=10_000
+        )
+        per_article = {}
+        for row in rows:
+            per_article[row["article"]] = per_article.get(row["article"], 0) + 1
+        local = local_settings(tmp_path / "local")
+        expected = Indexer(local, progress=False).index_paths([folder])
+        assert len(per_article) == 12 and len(rows) == expected.sentences == search.describe().sentences
+        assert set(per_article.values()) == {expected.sentences // 12}
+    finally:
+        restarted.stop()
+
+
+def test_a_running_answerer_takes_up_each_new_commit(tmp_path, milvus_server, tiny_corpus):
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    settings = settings.with_setting("index", "reload_seconds", 0.001)
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    ask = answerer(settings, open_milvus_search(settings)).ask
+    assert not any("ferries" in e.text for e in ask("how many ferries sail?").evidence)
+    write_article(tiny_corpus, "ferry.txt", "Seven ferries sail to the island every day.", "2024-03-09")
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    answer = ask("how many ferries sail?")
+    assert "Seven ferries" in answer.evidence[0].text
+    assert answer.as_of is None and ask("latest ferries").as_of == "2024-03-09"
