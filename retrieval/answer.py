@@ -156,7 +156,7 @@ class Answerer:
             read = self.reader.rerank(searched, ranked, self.index.text, prior)
             ranked = read.ranked
         if self.statements_first:
-            ranked = statements_first(ranked, self.index.texts.__getitem__)
+            ranked = statements_first(ranked, self.index.text)
         evidence = self._evidence(ranked, k, kind, cleaned, read.scores if read else {})
         if trace is not None:
             trace.fused = read.fused if read else {}
