@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from bot.cli import index_option, load_settings, open_for_questions
+from bot.opening import index_option, load_settings, open_for_questions
 from bot.serve_guard import TOKEN_ENV
 
 

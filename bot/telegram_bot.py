@@ -546,7 +546,7 @@ def bot_command(index_dir: str | None) -> None:
     _configure_logging()
     redact = redactor(tg.token)
     try:
-        from bot.cli import open_for_questions  # loads the model stack; only when running
+        from bot.opening import open_for_questions  # loads the model stack; only when running
 
         # The bot follows the index: articles committed while it runs are answered from.
         answerer = open_for_questions(settings, live=True)
