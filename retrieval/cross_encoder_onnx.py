@@ -93,7 +93,11 @@ def _export(folder: Path, path: Path, precision: str, tokenizer) -> None:
 
 def _torch_model(folder: Path):
     from transformers import AutoModelForSequenceClassification
+    from transformers.utils import logging as transformers_logging
 
+    # No "Loading weights" bar on a user's terminal, and nothing on stdout beside `ask --json`.
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
     # Eager attention traces the padding mask into the graph; the fused path may not.
     model = AutoModelForSequenceClassification.from_pretrained(str(folder), attn_implementation="eager")
     return model.float().eval()

@@ -45,6 +45,16 @@ def test_ask_json_follows_the_contract(cli, indexed):
     assert first["date"] == "2024-03-05" and "12,000" in first["text"]
 
 
+def test_the_ask_that_first_exports_the_reader_prints_only_json(cli, indexed, tmp_path, monkeypatch):
+    from retrieval import cross_encoder
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(cross_encoder, "_LOADED", {})
+    result = cli.invoke(main, ["ask", "--json", "--k", "1", "how many homes lost power?"])
+    assert json.loads(result.output)["evidence"][0]["rerank_score"] is not None
+    assert len(list((tmp_path / "cache").glob("*.onnx"))) == 1
+
+
 def test_ask_prints_sentences_with_date_and_source_for_people(cli, indexed):
     result = cli.invoke(main, ["ask", "how many teachers will be hired?"])
     assert result.exit_code == 0
