@@ -58,8 +58,10 @@ test-quick: setup
 eval: setup
 	$(BIN)/newsdesk eval tests/data/seed_gold.jsonl --articles seeds/ --compare
 
+# The segment store at 10k, 100k and 1M sentences, then the Milvus column at 10k and 100k.
 bench: setup
 	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.milvus
 
 bench-serve: setup
 	$(BIN)/python -m bench.serve
