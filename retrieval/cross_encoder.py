@@ -112,7 +112,7 @@ class CrossEncoder:
         if runtime not in RUNTIMES:
             raise RerankModelError(f"[rerank] ce_runtime = {runtime!r} is unknown; use one of {', '.join(RUNTIMES)}")
         self.folder = resolve_model(name)
-        self._digests = verify_model(self.folder)
+        digests = verify_model(self.folder)
         self.name = name
         self.precision = precision
         self.runtime = runtime
@@ -127,7 +127,8 @@ class CrossEncoder:
         if runtime == "onnxruntime":
             from retrieval.cross_encoder_onnx import onnx_session
 
-            weights = self._digests["model.safetensors"] if "model.safetensors" in self._digests else ""
+            # verify_model checked model.safetensors (a required file): its digest keys the cached graph.
+            weights = digests["model.safetensors"]
             self._session = onnx_session(self.folder, weights, precision, self.threads, self._tokenizer)
         else:
             self._model = self._load_model()
