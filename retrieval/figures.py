@@ -86,6 +86,11 @@ _AGE_BEFORE = re.compile(r"\b(?:aged?|ages)\s*$", re.IGNORECASE)
 _AGE_AFTER = re.compile(r"^(?:-year-old|\s*years?[- ]old)\b", re.IGNORECASE)
 _YEAR = re.compile(r"^(?:1[0-9]|20)\d{2}s?$")
 _ORDINAL_AFTER = re.compile(r"^(?:st|nd|rd|th)\b")
+# "the number of measles cases in X has risen to": the counted noun stands before the figure.
+_NUMBER_OF = re.compile(r"\b(?:number|count|total|tally)\s+of\s+((?:[A-Za-z][\w-]*\s+){0,3}[A-Za-z][\w-]*)\b(?=\s|$|,)")
+_NOUN_PHRASE_END = frozenset(
+    "in on at for from by has have had is are was were to with who that which across over".split()
+)
 
 
 def singular(word: str) -> str:
@@ -210,13 +215,6 @@ def _counted_noun(after: str) -> tuple[str, str]:
             rate = _RATE_OF[every.group(1).lower()]
         return rate, noun
     return rate, ""
-
-
-# "the number of measles cases in X has risen to": the counted noun stands before the figure.
-_NUMBER_OF = re.compile(r"\b(?:number|count|total|tally)\s+of\s+((?:[A-Za-z][\w-]*\s+){0,3}[A-Za-z][\w-]*)\b(?=\s|$|,)")
-_NOUN_PHRASE_END = frozenset(
-    "in on at for from by has have had is are was were to with who that which across over".split()
-)
 
 
 def _noun_before(before: str) -> str:
