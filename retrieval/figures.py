@@ -60,6 +60,10 @@ _RATE_OF = {"day": "daily", "week": "weekly", "month": "monthly", "year": "annua
 # An increment is not a total: "300 additional people have died" does not revise "1,569 people".
 _MORE_BEFORE = re.compile(r"\b(?:another|additional|extra)\s*$", re.IGNORECASE)
 _MORE = frozenset("more additional extra".split())
+# Words before a noun that make its count a rate or an increment ("daily flights", "more troops"),
+# and every currency a figure can be counted in: the timeline reads questions with the same tables.
+RATE_WORDS = {**_RATES, **dict.fromkeys(_MORE, "additional")}
+CURRENCIES = frozenset({*_SYMBOLS.values(), *_CURRENCY_WORDS.values()})
 # Words between a number and its noun that qualify without naming what is counted.
 _MODIFIERS = frozenset(
     "more additional extra new other further fewer about nearly some roughly around over than "
@@ -105,6 +109,11 @@ def singular(word: str) -> str:
     if word.endswith("s") and not word.endswith("ss") and len(word) > 3:
         return word[:-1]
     return word
+
+
+def count_key(noun: str, rate: str = "") -> str:
+    """The group a figure's count belongs to: its noun's key, after its rate when it has one."""
+    return f"{rate} {noun_key(noun)}" if rate else noun_key(noun)
 
 
 def noun_key(word: str) -> str:
@@ -154,8 +163,7 @@ def read_figure(sentence: str, start: int, end: int) -> Figure:
         return Figure(stated, FigureKind.DURATION, number)
     if noun:
         label = f"{rate} {noun.lower()}" if rate else noun.lower()
-        key = f"{rate} {noun_key(noun)}" if rate else noun_key(noun)
-        return Figure(stated, FigureKind.COUNT, number, key, label, rate)
+        return Figure(stated, FigureKind.COUNT, number, count_key(noun, rate), label, rate)
     return Figure(stated, FigureKind.COUNT, number, "", "", rate)
 
 

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from retrieval.answer_types import AnswerType
-from retrieval.figures import Figure, FigureKind, noun_key, read_figure, singular
+from retrieval.figures import CURRENCIES, RATE_WORDS, Figure, FigureKind, count_key, noun_key, read_figure, singular
 from retrieval.types import Evidence, TimelineEntry
 
 _WORD = re.compile(r"[a-z]+")
@@ -23,11 +23,6 @@ QUESTION_WORDS = frozenset(
 )
 # Questions about money name it in these words; a question that does asks for a currency group.
 _MONEY_WORDS = frozenset("cost costs worth price value paid pay spend spent dollar dollars money fund funding".split())
-_RATE_WORDS = {
-    "daily": "daily", "weekly": "weekly", "monthly": "monthly", "annual": "annual", "yearly": "annual",
-    "more": "additional", "additional": "additional", "extra": "additional",
-}  # fmt: skip
-_CURRENCIES = frozenset("USD EUR GBP JPY CNY INR RUB UAH TRY".split())
 
 
 @dataclass(frozen=True)
@@ -54,13 +49,13 @@ def _asked_group(question: str, groups: set[str]) -> str | None:
     words = _WORD.findall(question.lower().replace(".", ""))
     keys = {noun_key(w) for w in words}
     for i, word in enumerate(words[:-1]):
-        if word in _RATE_WORDS:
-            keys.add(f"{_RATE_WORDS[word]} {noun_key(words[i + 1])}")
+        if word in RATE_WORDS:
+            keys.add(count_key(words[i + 1], RATE_WORDS[word]))
     named = [g for g in groups if g in keys]
     if named:
         return max(named, key=len)  # "daily flight" over "flight"
     if keys & _MONEY_WORDS:
-        money = [g for g in groups if g in _CURRENCIES]
+        money = [g for g in groups if g in CURRENCIES]
         if len(money) == 1:
             return money[0]
     return None
@@ -110,7 +105,7 @@ def build_timeline(
         TimelineEntry(
             date=c.evidence.date,
             source=c.evidence.source,
-            figure=c.figure.stated if c.figure.counts in _CURRENCIES else f"{c.figure.stated} {label}",
+            figure=c.figure.stated if c.figure.counts in CURRENCIES else f"{c.figure.stated} {label}",
             text=c.evidence.text,
             counts=label,
             value=c.figure.value,
@@ -148,7 +143,7 @@ def _label(question: str, same: list[_Candidate]) -> str:
     """What the timeline counts in the question's word when it names one ("troops"), else the
     best figure's ("soldiers")."""
     group = same[0].figure.counts
-    if group in _CURRENCIES:
+    if group in CURRENCIES:
         return group
     words = _WORD.findall(question.lower().replace(".", ""))
     noun = group.split()[-1]
