@@ -46,8 +46,3 @@ def describe(settings: Settings) -> Manifest:
         return describe_milvus(settings)
     store = IndexStore(settings.index_dir)
     return Manifest.from_dict(store.current().manifest, location=str(store.root))
-
-
-def is_fresh(settings: Settings, root: Path) -> bool:
-    """Nothing was ever written to this store (a fresh clone's index folder)."""
-    return backend(settings) == LOCAL and IndexStore(root).is_fresh()
