@@ -381,7 +381,7 @@ def open_answerer(
             echo(f"No index at {store.root} yet: building it from the seed articles in {seeds} (once).")
         indexer = make_indexer(settings, store.root, echo=echo)
         report = indexer.index_paths([seeds])
-        encoder = encoder or indexer._encoder
+        encoder = encoder or indexer.vectors.loaded_encoder
         if echo:
             echo(report.summary())
     index = open_search(settings, store.root, model=model)

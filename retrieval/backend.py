@@ -4,15 +4,16 @@
 search, passages, the per-candidate inputs of the reranker's features, the sentence record
 with its article fields, and a typed ``Manifest``. ``ArticleWriter`` is what indexing needs
 from a store: add articles, delete articles, commit, describe. newsdesk's own segment folders
-(retrieval/search_index.py, retrieval/indexer.py) are one implementation; Milvus
-(retrieval/milvus_store.py) is another.
+(retrieval/search_index.py to read, retrieval/segment_writer.py to write) are one
+implementation; Milvus (retrieval/milvus_store.py, retrieval/milvus_indexer.py) is another.
+retrieval/indexer.py drives either writer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -131,6 +132,7 @@ class SentenceSearch(Protocol):
         ...
 
 
+@runtime_checkable
 class ArticleWriter(Protocol):
     """What indexing needs from a store: the stored records, then add, delete, commit.
 
@@ -141,12 +143,14 @@ class ArticleWriter(Protocol):
         """Every stored article record: id, content hash, scope, and the fields shown with evidence."""
         ...
 
-    def add(self, added: list[tuple[dict[str, Any], str]]) -> int:
-        """Store articles (record and full text); returns the sentences written."""
+    def add(self, added: list[tuple[dict[str, Any], str]]) -> None:
+        """Store articles (record and full text), replacing any stored copy of them."""
         ...
 
     def delete(self, article_ids: list[str]) -> None: ...
 
-    def commit(self) -> Manifest: ...
+    def commit(self) -> Manifest:
+        """Make the changes visible; with none since the last commit, write nothing."""
+        ...
 
     def describe(self) -> Manifest: ...

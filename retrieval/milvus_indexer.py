@@ -15,18 +15,16 @@ import json
 import math
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from retrieval.backend import Manifest
-from retrieval.change_plan import plan_changes
+from retrieval.backend import ArticleWriter, Manifest
 from retrieval.config import Settings
-from retrieval.embed import EmbeddingCache, encode_with_cache
 from retrieval.indexer import Indexer, IngestReport
-from retrieval.ingest import drop_duplicates
 from retrieval.milvus_store import (
     ARTICLE_FIELDS,
     K1,
@@ -48,90 +46,47 @@ from retrieval.split import SentenceSplitter
 from retrieval.store import StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 
-ARTICLES_PER_BATCH = 200
 KINDS = ("sentences", "passages", "articles", "meta")
 
 
 class MilvusIndexer(Indexer):
-    """Turns articles into rows of the Milvus collections, re-encoding only what changed."""
+    """Indexes into the Milvus collections; the local folder keeps the writer lock and the embedding cache."""
 
     def __init__(self, settings: Settings, index_dir: Path | None = None, **options: Any):
         super().__init__(settings, index_dir, **options)
         self.config = MilvusSettings.from_settings(settings)
 
-    def _update(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
-        # The local folder holds the embedding cache and the writer lock.
-        self.store.root.mkdir(parents=True, exist_ok=True)
-        return super()._update(pairs, skipped, warnings, inputs, covers, rebuild)
-
-    def _update_locked(self, pairs, skipped, warnings, inputs, covers, rebuild) -> IngestReport:
-        started = time.perf_counter()
-        report = IngestReport(read=inputs, skipped=list(skipped), warnings=list(warnings))
-        unique = drop_duplicates([a for a, _ in pairs], report.skipped)
-        scope_by_id = {a.id: s for a, s in pairs}
+    @contextmanager
+    def _open_writer(self, rebuild: bool, report: IngestReport) -> Iterator[ArticleWriter]:
         connection = MilvusConnection(self.config)
         try:
             if rebuild:
                 for kind in KINDS:
                     connection.call("drop a collection", "drop_collection", self.config.name(kind))
             meta = read_meta(connection)
+            where = f"the archive in Milvus at {self.config.uri} ({self.config.prefix}_*)"
             if meta is not None and meta["model"] != self.model_name:
                 raise StoreError(
-                    f"the archive in Milvus at {self.config.uri} ({self.config.prefix}_*) was built with model "
-                    f"{meta['model']!r}, config asks for {self.model_name!r}: run `newsdesk index --rebuild PATH...`"
+                    f"{where} was built with model {meta['model']!r}, config asks for {self.model_name!r}: "
+                    "run `newsdesk index --rebuild PATH...`"
                 )
-            dim = int(meta["dim"]) if meta is not None else self.encoder.dim
+            self.vectors.expect(int(meta["dim"]) if meta is not None else None, held_by=where)
             writer = MilvusWriter(
                 connection,
                 self.model_name,
-                dim,
-                lambda texts: self._vectors(texts, dim, report),
+                self.vectors.size(),
+                lambda texts: self.vectors.vectors(texts, report),
                 self.settings.get("split", "min_sentence_chars"),
                 meta,
             )
             writer.ensure_collections()
-            previous = [(record, record["id"]) for record in writer.live_records()]
-            plan = plan_changes(unique, scope_by_id, previous, covers, report)
-            if meta is not None and not plan.added and not plan.gone:
-                report.articles, report.sentences = int(meta["articles"]), int(meta["sentences"])
-                report.seconds = time.perf_counter() - started
-                return report
-            # Changed articles are replaced by ``add`` (old rows out, new rows in, record last).
-            readded = {r["id"] for r, _ in plan.added}
-            writer.delete([i for i in plan.gone if i not in readded])
-            for start in range(0, len(plan.added), ARTICLES_PER_BATCH):
-                writer.add(plan.added[start : start + ARTICLES_PER_BATCH])
-                if self.echo and len(plan.added) > ARTICLES_PER_BATCH:
-                    done = min(start + ARTICLES_PER_BATCH, len(plan.added))
-                    self.echo(f"milvus: {done:,} of {len(plan.added):,} articles written")
-            manifest = writer.commit()
+            yield writer
         finally:
             connection.close()
-        report.wrote = True
-        report.articles, report.sentences = manifest.articles, manifest.sentences
-        report.seconds = time.perf_counter() - started
-        return report
 
-    def _vectors(self, texts: list[str], dim: int, report: IngestReport) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, dim), dtype=np.float32)
-        cache = EmbeddingCache(self.cache_path, f"{self.model_name}:{dim}", dim) if self.use_cache else None
-        try:
-            if cache is not None:
-                found = cache.get_many(texts)
-                if len(found) == len(texts):
-                    return np.vstack([found[i] for i in range(len(texts))]).astype(np.float32, copy=False)
-            if self.encoder.dim != dim:
-                raise StoreError(
-                    f"model {self.model_name!r} now gives {self.encoder.dim}-dimensional vectors, the archive in "
-                    f"Milvus holds {dim}: run `newsdesk index --rebuild PATH...`"
-                )
-            vectors, encoded = encode_with_cache(self.encoder, cache, texts)
-            report.encoded += encoded
-            return vectors
-        finally:
-            if cache is not None:
-                cache.close()
+    def _handed(self, done: int, total: int) -> None:
+        if self.echo and total > self.ARTICLES_PER_BATCH:
+            self.echo(f"milvus: {done:,} of {total:,} articles written")
 
 
 class MilvusWriter:
@@ -151,6 +106,7 @@ class MilvusWriter:
         self.min_sentence_chars = min_sentence_chars
         self.meta = meta
         self.tokenizer = Tokenizer()
+        self._changed = False
 
     # Collections.
 
@@ -250,6 +206,7 @@ class MilvusWriter:
     def delete(self, article_ids: list[str]) -> None:
         """Remove articles: their rows first, then their records."""
         connection = self.connection
+        self._changed = self._changed or bool(article_ids)
         for start in range(0, len(article_ids), 500):
             ids = article_ids[start : start + 500]
             where = f"article in [{', '.join(literal(i) for i in ids)}]"
@@ -257,10 +214,11 @@ class MilvusWriter:
                 connection.call(f"delete old {kind}", "delete", self.config.name(kind), filter=where)
             connection.call("delete removed articles", "delete", self.config.name("articles"), ids=ids)
 
-    def add(self, added: list[tuple[dict[str, Any], str]]) -> int:
+    def add(self, added: list[tuple[dict[str, Any], str]]) -> None:
         """Write articles (records and texts): the rows of any earlier copy go first (an older
-        version, or a cut-short run's), the records last; returns the sentences written."""
+        version, or a cut-short run's), the records last."""
         connection = self.connection
+        self._changed = self._changed or bool(added)
         ids = [record["id"] for record, _ in added]
         where = f"article in [{', '.join(literal(i) for i in ids)}]"
         for kind in ("sentences", "passages"):
@@ -317,7 +275,6 @@ class MilvusWriter:
         self.upsert("sentences", sentences)
         self.upsert("passages", passage_rows)
         self.upsert("articles", articles)
-        return len(sentences)
 
     def upsert(self, kind: str, rows: list[dict[str, Any]]) -> None:
         """Rows in batches of [store] batch_rows, each call retried by the connection."""
@@ -326,7 +283,10 @@ class MilvusWriter:
             self.connection.call(f"write {kind}", "upsert", self.config.name(kind), data=rows[start : start + size])
 
     def commit(self) -> Manifest:
-        """Flush every collection and rewrite ``_meta`` from the stored article records."""
+        """Flush every collection and rewrite ``_meta`` from the stored article records (with
+        nothing added or deleted since an earlier commit, nothing is written)."""
+        if self.meta is not None and not self._changed:
+            return self.describe()
         connection, dim, previous = self.connection, self.dim, self.meta
         for kind in KINDS[:3]:
             connection.call("flush writes", "flush", self.config.name(kind))
@@ -355,7 +315,7 @@ class MilvusWriter:
             data=[{"id": META_KEY, "value": json.dumps(meta), "unused": [0.0, 0.0]}],
         )
         connection.call("flush writes", "flush", self.config.name("meta"))
-        self.meta = meta
+        self.meta, self._changed = meta, False
         return self.describe()
 
     def describe(self) -> Manifest:

@@ -96,6 +96,10 @@ class SegmentData:
     vectors: Any  # FlatVectors or HnswVectors
     params: dict[str, Any] = field(default_factory=dict)
 
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the segment's files into ``folder`` (``IndexStore.write_segment`` calls this)."""
+        return write_segment_files(folder, self)
+
 
 def write_segment_files(folder: Path, data: SegmentData) -> dict[str, Any]:
     """Write a segment's files into ``folder``; returns its description for the manifests."""

@@ -20,10 +20,10 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -38,6 +38,14 @@ SEGMENTS = "segments"
 # verify() checksums files up to this size and checks only the size of larger ones; loading for
 # questions and updates calls verify(full=True), which checksums everything.
 LOAD_CHECKSUM_BYTES = 16 << 20
+
+
+class SegmentContents(Protocol):
+    """A new segment in memory, able to write its own files into a folder the store chose."""
+
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the files; returns the segment's description for the manifests."""
+        ...
 
 
 class StoreError(RuntimeError):
@@ -256,8 +264,11 @@ class IndexStore:
     def rebuild_hint(self) -> str:
         return f"rebuild it with `newsdesk index --rebuild PATH...` (or delete {self.root} and run `newsdesk index PATH...`)"
 
-    def write_segment(self, fill: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-        """Write a new immutable segment with ``fill(folder) -> description``; returns its entry.
+    def write_segment(self, contents: SegmentContents) -> dict[str, Any]:
+        """Write a new immutable segment of ``contents``; returns its entry.
+
+        The store picks the segment's name and writes it under a temporary name, then fsyncs
+        and renames it into place; a failed write leaves nothing behind.
 
         The entry (name, the description, and each file's size and checksum keyed by its path
         under the store root) is what a generation manifest lists for the segment.
@@ -270,7 +281,7 @@ class IndexStore:
         tmp = segments / f".{name}.tmp"
         tmp.mkdir()
         try:
-            description = fill(tmp)
+            description = contents.save(tmp)
             description["format_version"] = FORMAT_VERSION
             (tmp / SEGMENT_MANIFEST).write_text(json.dumps(description, indent=2, sort_keys=True), encoding="utf-8")
             files = {

@@ -24,7 +24,7 @@ def forbid_model(monkeypatch) -> list[str]:
         calls.append(args[0] if args else kwargs)
         raise AssertionError("the model was loaded")
 
-    monkeypatch.setattr("retrieval.indexer.load_encoder", load)
+    monkeypatch.setattr("retrieval.vector_source.load_encoder", load)
     return calls
 
 
@@ -92,23 +92,23 @@ def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(
 def test_a_model_that_fails_to_load_is_one_clear_error(
     fake_settings, tiny_corpus, tmp_path, monkeypatch, failure, message
 ):
-    from retrieval import indexer
+    from retrieval import vector_source
 
     monkeypatch.setenv("NEWSDESK_MODEL", "hashing")
     _index(fake_settings, tiny_corpus)
-    real = indexer.load_encoder
+    real = vector_source.load_encoder
     before = open_answerer(fake_settings).ask("harbour bridge").evidence[0].text
 
     def load(*args, **kwargs):
         raise failure
 
-    monkeypatch.setattr("retrieval.indexer.load_encoder", load)
+    monkeypatch.setattr("retrieval.vector_source.load_encoder", load)
     today = write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")
     result = CliRunner().invoke(main, ["index", str(today)])
     assert result.exit_code == 1 and isinstance(result.exception, SystemExit), result.output
     assert message in result.output and "Traceback" not in result.output
     assert len(result.output.strip().splitlines()) == 1
-    monkeypatch.setattr("retrieval.indexer.load_encoder", real)
+    monkeypatch.setattr("retrieval.vector_source.load_encoder", real)
     assert open_answerer(fake_settings).ask("harbour bridge").evidence[0].text == before  # nothing written
 
 
@@ -199,7 +199,7 @@ def test_a_model_whose_vector_size_changed_is_refused_by_an_update_and_taken_by_
     from retrieval.embed import HashingEncoder
 
     _index(fake_settings, tiny_corpus)
-    monkeypatch.setattr("retrieval.indexer.load_encoder", lambda *a, **k: HashingEncoder(dim=128))
+    monkeypatch.setattr("retrieval.vector_source.load_encoder", lambda *a, **k: HashingEncoder(dim=128))
     today = write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")
     with pytest.raises(StoreError, match="128-dimensional.*holds 256.*--rebuild"):
         _index(fake_settings, today)
@@ -221,4 +221,4 @@ def test_new_text_loads_the_model(fake_settings, tiny_corpus, tmp_path):
     report = indexer.index_paths(
         [write_article(tmp_path / "today", "ferry.txt", "The harbour ferry will run at night from May.")]
     )
-    assert report.encoded == 1 and indexer._encoder is not None
+    assert report.encoded == 1 and indexer.vectors.loaded_encoder is not None

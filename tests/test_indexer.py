@@ -144,3 +144,37 @@ def test_the_summary_counts_skips_by_kind_not_by_their_particulars(fake_settings
     )
     report = Indexer(fake_settings, progress=False).index_paths([feed])
     assert "(2 duplicate article id, 1 empty article, 1 malformed JSON)" in report.summary()
+
+
+def test_the_segment_writer_keeps_the_article_writer_contract(fake_settings, tiny_corpus):
+    """The local side of the store seam: add replaces a stored copy, delete tombstones,
+    changes show only after commit, and a commit with nothing to do writes no generation."""
+    from retrieval.backend import ArticleWriter
+    from retrieval.indexer import IngestReport
+    from retrieval.segment_writer import SegmentWriter
+    from retrieval.vector_source import VectorSource
+
+    Indexer(fake_settings, progress=False).index_paths([tiny_corpus])
+    store = IndexStore(fake_settings.index_dir)
+
+    def open_writer() -> SegmentWriter:
+        vectors = VectorSource(fake_settings, store.cache_path, progress=False)
+        return SegmentWriter(store, fake_settings, vectors, IngestReport(), rebuild=False)
+
+    writer = open_writer()
+    assert isinstance(writer, ArticleWriter)
+    before = writer.describe()
+    records = {r["id"]: r for r in writer.live_records()}
+    generations = sorted(p.name for p in store.root.glob("gen-*"))
+    assert len(records) == 3 and writer.commit() == before  # nothing changed: nothing written
+    assert sorted(p.name for p in store.root.glob("gen-*")) == generations
+
+    first, second = sorted(records)[:2]
+    writer.add([({**records[first], "hash": "changed"}, "A new text. It has two sentences in it.")])
+    writer.delete([second])
+    assert open_writer().describe() == before  # not visible before commit
+    after = writer.commit()
+    assert after.articles == 2 and after.generation != before.generation
+    stored = {r["id"]: r for r in open_writer().live_records()}
+    assert set(stored) == set(records) - {second} and stored[first]["hash"] == "changed"
+    assert stored[first]["sentences"] == 2

@@ -200,15 +200,13 @@ def test_the_token_never_appears_in_output_or_logs(tmp_path, milvus_server, capl
 
 
 def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp_path, monkeypatch):
-    import retrieval.milvus_indexer as milvus_indexer
-
     data = tmp_path / "milvus"
     server = _start(data)
     folder = tmp_path / "many"
     for n in range(12):
         write_article(folder, f"a{n:02d}.txt", f"Report {n}. The council counted {n * 7} boats in the harbour today.")
     settings = milvus_settings(tmp_path / "cache", server.uri, retries=0, timeout_seconds=2.0)
-    monkeypatch.setattr(milvus_indexer, "ARTICLES_PER_BATCH", 3)
+    monkeypatch.setattr(MilvusIndexer, "ARTICLES_PER_BATCH", 3)
     real_upsert = MilvusWriter.upsert
     records_written = []
 

@@ -88,7 +88,7 @@ SLOW_COMMIT = textwrap.dedent("""
 # A first build that says when its vectors are embedded and cached, then waits to be killed.
 KILLABLE_BUILD = textwrap.dedent("""
     import sys, time, retrieval.store as store
-    def stop_here(self, fill):
+    def stop_here(self, contents):
         print("embedded", file=sys.stderr, flush=True)
         time.sleep(600)
     store.IndexStore.write_segment = stop_here
@@ -301,25 +301,25 @@ def test_a_full_disk_while_caching_vectors_says_disk_full_and_leaves_the_healthy
 
 
 def test_a_short_write_on_a_full_disk_says_disk_full_and_removes_its_temporary_files(tmp_path, cli, monkeypatch):
-    import retrieval.indexer as indexer
+    import retrieval.search_index as search_index
 
     index_dir = tmp_path / "index"
     assert (
         cli.invoke(main, ["index", str(feed(tmp_path / "A.jsonl", "alpha", 40)), "--index", str(index_dir)]).exit_code
         == 0
     )
-    written = indexer.write_segment_files
+    written = search_index.write_segment_files
 
     def short_write(folder, data):  # numpy's words for a full disk, with no errno
         (folder / "vectors.npy").write_bytes(b"\0" * 490464)
         raise OSError("1759488 requested and 490464 written")
 
-    monkeypatch.setattr(indexer, "write_segment_files", short_write)
+    monkeypatch.setattr(search_index, "write_segment_files", short_write)
     result = cli.invoke(main, ["index", "--rebuild", str(tmp_path / "A.jsonl"), "--index", str(index_dir)])
     assert result.exit_code == 1 and f"disk full at {index_dir} (" in result.output, result.output
     assert "MB needed" in result.output and "(or delete" not in result.output
     assert not list(index_dir.rglob("*.tmp")) and not list(index_dir.rglob(".seg-*")), tree(index_dir)
-    monkeypatch.setattr(indexer, "write_segment_files", written)
+    monkeypatch.setattr(search_index, "write_segment_files", written)
     asked = json.loads(cli.invoke(main, ["ask", "--json", "--index", str(index_dir), "alpha7x harbour"]).output)
     assert "alpha7x" in asked["evidence"][0]["text"], "the previous index must keep answering"
 
