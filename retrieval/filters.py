@@ -55,7 +55,7 @@ def make_filters(since: str | None = None, until: str | None = None, sources: It
     return Filters(since=since, until=until, sources=tuple(names))
 
 
-def _day_number(day: str | None) -> int:
+def day_number(day: str | None) -> int:
     return date.fromisoformat(day).toordinal() if day else NO_DATE
 
 
@@ -88,7 +88,7 @@ class ArticleFacets:
         self, articles: Sequence[dict], sentence_article: np.ndarray, n_chunks: int, sentence_chunk: np.ndarray
     ):
         records = [articles[i] for i in range(len(articles))]
-        self.days = np.array([_day_number(r.get("date")) for r in records], dtype=np.int64)
+        self.days = np.array([day_number(r.get("date")) for r in records], dtype=np.int64)
         names = [str(r.get("source") or "") for r in records]
         self.source_names = sorted(set(names))
         code = {name: i for i, name in enumerate(self.source_names)}
@@ -100,9 +100,9 @@ class ArticleFacets:
     def allowed(self, filters: Filters, deleted_sentences: np.ndarray | None = None) -> Allowed:
         keep = np.ones(len(self.days), dtype=bool)
         if filters.since:
-            keep &= self.days >= _day_number(filters.since)
+            keep &= self.days >= day_number(filters.since)
         if filters.until:
-            keep &= (self.days <= _day_number(filters.until)) & (self.days != NO_DATE)
+            keep &= (self.days <= day_number(filters.until)) & (self.days != NO_DATE)
         if filters.sources:
             chosen = [
                 i

@@ -24,6 +24,7 @@ import numpy as np
 
 from retrieval.backend import ArticleWriter, Manifest
 from retrieval.config import Settings
+from retrieval.filters import day_number
 from retrieval.indexer import Indexer, IngestReport
 from retrieval.milvus_store import (
     ARTICLE_FIELDS,
@@ -35,7 +36,6 @@ from retrieval.milvus_store import (
     MilvusConnection,
     MilvusSettings,
     clip_bytes,
-    day_number,
     literal,
     manifest_of,
     read_meta,

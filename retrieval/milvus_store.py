@@ -22,10 +22,9 @@ import math
 import threading
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
 import numpy as np
@@ -33,7 +32,7 @@ import numpy as np
 from retrieval.backend import Lexical, Manifest
 from retrieval.bm25 import idf_lucene
 from retrieval.config import ConfigError, Settings
-from retrieval.filters import NO_DATE, source_matches
+from retrieval.filters import NO_DATE, day_number, source_matches
 from retrieval.store import StoreError, StoreMissing
 from retrieval.types import Filters
 
@@ -173,10 +172,6 @@ def stable_id(*parts: str) -> int:
     return int.from_bytes(digest, "big") & ((1 << 63) - 1)
 
 
-def day_number(day: str | None) -> int:
-    return date.fromisoformat(day).toordinal() if day else int(NO_DATE)
-
-
 def literal(text: str) -> str:
     """A string literal for a Milvus filter expression."""
     return json.dumps(text, ensure_ascii=False)
@@ -232,7 +227,7 @@ class MilvusSearch:
         self._names = {kind: connection.config.name(kind) for kind in ("sentences", "passages", "articles")}
         self._lock = threading.Lock()
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # sentence rows seen, newest last
-        self._passage_terms: OrderedDict[int, list[str]] = OrderedDict()
+        self._passage_counts_cache: OrderedDict[int, Counter[str]] = OrderedDict()  # token counts of passages seen
         self._articles: dict[str, dict[str, Any]] = {}
         self._pending: set[str] = set()  # articles of cached sentences whose records are not fetched yet
         self._df: dict[tuple[str, str], int] = {}
@@ -356,7 +351,7 @@ class MilvusSearch:
 
     def term_presence(self, tokens: list[str], ids: np.ndarray) -> np.ndarray:
         rows = self._sentence_rows(ids)
-        held = [set(row["terms"].split()) for row in rows]
+        held = [row["counts"] for row in rows]
         return np.array([[t in terms for t in tokens] for terms in held], dtype=bool).reshape(len(rows), len(tokens))
 
     def text(self, sentence_id: int) -> str:
@@ -427,20 +422,20 @@ class MilvusSearch:
     def _bm25_scores(self, kind: str, tokens: list[str], ids: np.ndarray) -> np.ndarray:
         """BM25 (Lucene variant, float32) of chosen sentences or passages, as retrieval/bm25.py scores them."""
         if kind == "sentences":
-            documents = [row["terms"].split() for row in self._sentence_rows(ids)]
+            documents = [row["counts"] for row in self._sentence_rows(ids)]
         else:
-            documents = self._passage_tokens(ids)
+            documents = self._passage_counts(ids)
         out = np.zeros(len(documents), dtype=np.float32)
         if not documents:
             return out
-        lengths = np.array([len(d) for d in documents], dtype=np.float32)
+        lengths = np.array([d.total() for d in documents], dtype=np.float32)
         norm = K1 * ((1.0 - B) + B * lengths / np.float32(self._avgdl[kind]))
         for token in tokens:  # a repeated query token counts again, as in the segment store
             df = self._document_frequency(kind, token)
             if not df:
                 continue
             idf = np.float32(idf_lucene(self._live[kind], df))
-            tf = np.array([d.count(token) for d in documents], dtype=np.float32)
+            tf = np.array([d[token] for d in documents], dtype=np.float32)
             out += np.where(tf > 0, idf * tf / (tf + norm), np.float32(0.0)).astype(np.float32)
         return out
 
@@ -465,7 +460,9 @@ class MilvusSearch:
         with self._lock:
             for row in rows:
                 entity = row.get("entity", row)
-                self._rows[int(row["id"])] = {name: entity[name] for name in SENTENCE_FIELDS}
+                kept = {name: entity[name] for name in SENTENCE_FIELDS}
+                kept["counts"] = Counter(kept.pop("terms").split())  # split once, not per question
+                self._rows[int(row["id"])] = kept
                 self._rows.move_to_end(int(row["id"]))
                 if entity["article"] not in self._articles:
                     self._pending.add(entity["article"])
@@ -476,9 +473,9 @@ class MilvusSearch:
         with self._lock:
             for row in rows:
                 entity = row.get("entity", row)
-                self._passage_terms[int(row["id"])] = entity["terms"].split()
-            while len(self._passage_terms) > self._cache_rows:
-                self._passage_terms.popitem(last=False)
+                self._passage_counts_cache[int(row["id"])] = Counter(entity["terms"].split())
+            while len(self._passage_counts_cache) > self._cache_rows:
+                self._passage_counts_cache.popitem(last=False)
 
     def _sentence_rows(self, ids: np.ndarray) -> list[dict[str, Any]]:
         wanted = [int(i) for i in np.asarray(ids).reshape(-1)]
@@ -495,14 +492,14 @@ class MilvusSearch:
                     "while answering; ask again"
                 ) from None
 
-    def _passage_tokens(self, ids: np.ndarray) -> list[list[str]]:
+    def _passage_counts(self, ids: np.ndarray) -> list[Counter[str]]:
         wanted = [int(i) for i in np.asarray(ids).reshape(-1)]
         with self._lock:
-            missing = [i for i in dict.fromkeys(wanted) if i not in self._passage_terms]
+            missing = [i for i in dict.fromkeys(wanted) if i not in self._passage_counts_cache]
         if missing:
             self._keep_passages(self._get("passages", missing, ["id", "terms"]))
         with self._lock:
-            return [self._passage_terms.get(i, []) for i in wanted]
+            return [self._passage_counts_cache.get(i, Counter()) for i in wanted]
 
     def _get(self, kind: str, ids: list[int], fields: list[str]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []

@@ -169,11 +169,7 @@ class SearchIndex:
         return self.bm25.size
 
     def lexical(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> Lexical:
-        # Sparse BM25: only the sentences holding a question term are scored, so the cost grows
-        # with the matches, not the archive; equal scores at the cut go to the lowest ids.
-        ids, scores = self.bm25.matches(tokens, allowed.sentences if allowed is not None else None)
-        top = positive_best(ids, scores, n) if self.bm25.size else np.zeros(0, dtype=np.int64)
-        return Lexical(top, float(scores.max()) if len(scores) else 0.0, _sparse_lookup(ids, scores))
+        return _lexical(self.bm25, tokens, n, allowed.sentences if allowed is not None else None)
 
     def lexical_top(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> tuple[np.ndarray, np.ndarray]:
         return self.bm25.top(tokens, n, allowed.sentences if allowed is not None else None)
@@ -185,12 +181,7 @@ class SearchIndex:
         return self.vectors.scores_for(vector, ids)
 
     def passages(self, tokens: list[str], n: int, allowed: Allowed | None = None) -> Lexical:
-        if self.chunk_bm25 is None:
-            ids, scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        else:
-            ids, scores = self.chunk_bm25.matches(tokens, allowed.chunks if allowed is not None else None)
-        top = positive_best(ids, scores, n) if len(ids) else np.zeros(0, dtype=np.int64)
-        return Lexical(top, float(scores.max()) if len(scores) else 0.0, _sparse_lookup(ids, scores))
+        return _lexical(self.chunk_bm25, tokens, n, allowed.chunks if allowed is not None else None)
 
     def sentences_of_passages(self, passage_ids: np.ndarray, allowed: Allowed | None = None) -> np.ndarray:
         ids = self.sentences_of_chunks(passage_ids)
@@ -213,6 +204,18 @@ class SearchIndex:
 
     def sources_by_count(self) -> list[str]:
         return self._facets.get(self).sources_by_count()
+
+
+def _lexical(postings: BM25Index | None, tokens: list[str], n: int, mask: np.ndarray | None) -> Lexical:
+    """BM25 over sentences or passages. Sparse: only the documents holding a question term are
+    scored, so the cost grows with the matches, not the archive; equal scores at the cut go to
+    the lowest ids."""
+    if postings is None or not postings.size:
+        ids, scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+    else:
+        ids, scores = postings.matches(tokens, mask)
+    top = positive_best(ids, scores, n) if len(ids) else np.zeros(0, dtype=np.int64)
+    return Lexical(top, float(scores.max()) if len(scores) else 0.0, _sparse_lookup(ids, scores))
 
 
 def _sparse_lookup(ids: np.ndarray, scores: np.ndarray):
