@@ -8,9 +8,11 @@ test keeps its archive under a collection prefix of its own.
 from __future__ import annotations
 
 import itertools
+import json
 import os
 import subprocess
 import sys
+import time
 
 import pytest
 from conftest import HEADLINE, SEEDS, write_article
@@ -256,3 +258,74 @@ def test_a_running_answerer_takes_up_each_new_commit(tmp_path, milvus_server, ti
     answer = ask("how many ferries sail?")
     assert "Seven ferries" in answer.evidence[0].text
     assert answer.as_of is None and ask("latest ferries").as_of == "2024-03-09"
+
+
+def test_serve_on_milvus_answers_as_ask_does_and_follows_new_commits(tmp_path, milvus_server, tiny_corpus):
+    """`newsdesk serve` as a process over the Milvus store: /ask is the CLI's `ask --json`, and
+    an article indexed while it runs is answered from without a restart."""
+    import httpx
+
+    config = tmp_path / "milvus.toml"
+    config.write_text(
+        f'[store]\ncollection_prefix = "serve{os.getpid()}_{next(_prefixes)}"\n'
+        '[model]\nname = "hashing"\n[rerank]\ncross_encoder = ""\n[index]\nreload_seconds = 0.2\n',
+        encoding="utf-8",
+    )
+    env = {
+        **os.environ,
+        "NEWSDESK_STORE": "milvus",
+        "NEWSDESK_CONFIG": str(config),
+        "NEWSDESK_MILVUS_URI": milvus_server.uri,
+    }
+
+    def cli(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-m", "bot.cli", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=PROJECT_ROOT,
+            timeout=120,
+        )
+
+    assert cli("index", str(tiny_corpus)).returncode == 0
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bot.cli", "serve", "--port", str(port)],
+        env=env,
+        cwd=PROJECT_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, server.stderr.read()
+            try:
+                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "serve never became ready"
+            time.sleep(0.2)
+
+        def served(question: str) -> dict:
+            response = httpx.get(f"{base}/ask", params={"q": question}, timeout=30)
+            assert response.status_code == 200, response.text
+            return {k: v for k, v in response.json().items() if k != "elapsed_ms"}
+
+        asked = json.loads(cli("ask", "--json", QUESTIONS[2]).stdout)
+        assert served(QUESTIONS[2]) == {k: v for k, v in asked.items() if k != "elapsed_ms"}
+        assert httpx.get(f"{base}/stats", timeout=10).json()["articles"] == 3
+
+        write_article(tiny_corpus, "ferry.txt", "Seven ferries sail to the island every day.", "2024-03-09")
+        assert cli("index", str(tiny_corpus)).returncode == 0
+        deadline = time.monotonic() + 30
+        while "Seven ferries" not in served("how many ferries sail?")["evidence"][0]["text"]:
+            assert time.monotonic() < deadline, "serve did not take up the new commit"
+            time.sleep(0.3)
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
