@@ -80,11 +80,12 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
     from retrieval.config import ConfigError
     from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
+    from retrieval.seeding import seed_fresh_default
     from retrieval.store import StoreError
 
     echo = None if quiet else (lambda message: click.echo(message, err=True))
     try:
-        answerer = open_answerer(settings, seed_fresh_default=True, echo=echo)
+        answerer = open_answerer(settings, encoder=seed_fresh_default(settings, echo=echo))
     except (StoreError, EncoderError, RerankModelError, ConfigError) as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:

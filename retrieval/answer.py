@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +26,8 @@ from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
 from retrieval.recency import RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
 from retrieval.statements import statements_first
-from retrieval.store import IndexStore, StoreMissing
-from retrieval.stores import LOCAL, backend, make_indexer, open_search
+from retrieval.store import IndexStore
+from retrieval.stores import LOCAL, backend, open_search
 from retrieval.term_match import TermMatcher
 from retrieval.time_words import TimeQuery, read_time_words
 from retrieval.timeline import build_timeline
@@ -356,34 +355,14 @@ class Answerer:
 def open_answerer(
     settings: Settings,
     index_dir: Path | None = None,
-    seed_fresh_default: bool = False,
-    echo: Callable[[str], None] | None = None,
     encoder=None,
 ) -> Answerer:
-    """Load the store and the model once.
-
-    With ``seed_fresh_default``, the seed articles are indexed first when the folder is the
-    default index folder (config/default.toml's) and nothing was ever written there: a fresh
-    clone. Any other folder without a committed index (missing, empty, a typo, a first build
-    running or killed) raises StoreMissing naming the command to run, and nothing is written.
-    """
+    """Load the store and the model once. A missing store raises StoreMissing naming the command
+    to run (a fresh clone's default folder is seeded first by retrieval/seeding.py)."""
     store = IndexStore(Path(index_dir) if index_dir else settings.index_dir)
     model = settings.get("model", "name")
-    try:
-        if backend(settings) == LOCAL:
-            store.current()
-    except StoreMissing:
-        default = settings.with_index_dir(store.root).is_default_index()
-        if not (seed_fresh_default and default and store.is_fresh()):
-            raise
-        seeds = settings.seed_dir
-        if echo:
-            echo(f"No index at {store.root} yet: building it from the seed articles in {seeds} (once).")
-        indexer = make_indexer(settings, store.root, echo=echo)
-        report = indexer.index_paths([seeds])
-        encoder = encoder or indexer.vectors.loaded_encoder
-        if echo:
-            echo(report.summary())
+    if backend(settings) == LOCAL:
+        store.current()
     index = open_search(settings, store.root, model=model)
     encoder = encoder or load_encoder(model, settings.get("model", "batch_size"), settings.get("model", "device"))
     return Answerer(index, encoder, settings, scorer=load_scorer(settings))

@@ -94,6 +94,7 @@ def prepared_answerer(
     ``index_dir`` when given, else to a temporary folder removed afterwards.
     """
     from retrieval.answer import open_answerer
+    from retrieval.seeding import seed_fresh_default
     from retrieval.stores import make_indexer
 
     with ExitStack() as stack:
@@ -131,7 +132,7 @@ def prepared_answerer(
             settings = with_index_dir(settings, target)
             # Like `newsdesk ask`: only the default folder on a fresh clone is seeded; any other
             # folder must already hold a committed index (a typo must not build one).
-            answerer = open_answerer(settings, target, seed_fresh_default=True, echo=echo)
+            answerer = open_answerer(settings, target, encoder=seed_fresh_default(settings, target, echo))
             stats = answerer.stats()
             corpus = f"existing index {target} ({stats['articles']} articles, {stats['sentences']} sentences)"
         yield answerer, corpus
