@@ -135,15 +135,18 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
     """End-to-end `Answerer.ask` times inside the process, with the reading stage (the default)
     and without it (the first stage alone), interleaved question by question so both see the
     same machine; and the question-encoding share. The reader's score cache is cleared before
-    each question, so no number is flattered by a repeat. The reading stage is also timed on
-    PyTorch eager (``torch_*``), interleaved too, when the configured runtime is ONNX Runtime."""
+    each question, so no number is flattered by a repeat. Questions are encoded as every front
+    end encodes them ([model] query_runtime); ``encoder`` (the PyTorch encoder indexing uses) is
+    timed beside it (``torch_encode_*``). The reading stage is also timed on PyTorch eager
+    (``torch_*``), interleaved too, when the configured runtime is ONNX Runtime."""
     from retrieval.answer import open_answerer
     from retrieval.cross_encoder import CrossEncoder
     from retrieval.reading import ReadingReranker
 
     started = time.perf_counter()
-    answerer = open_answerer(settings_for(index_dir), index_dir, encoder=encoder)
+    answerer = open_answerer(settings_for(index_dir), index_dir)
     load_seconds = time.perf_counter() - started
+    query_encoder = answerer.encoder
     reader = answerer.reader
     eager = None
     if reader is not None and reader.settings.runtime != "torch":
@@ -152,11 +155,15 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
         eager = ReadingReranker(r, scorer)
     for question in questions[:warmup]:
         answerer.ask(question)
-    total, first, encode, torch_total, skipped = [], [], [], [], 0
+    total, first, encode, torch_encode, torch_total, skipped = [], [], [], [], [], 0
     for question in questions:
         clock = time.perf_counter()
-        encoder.encode([question])
+        query_encoder.encode([question])
         encode.append((time.perf_counter() - clock) * 1000)
+        if encoder is not query_encoder:
+            clock = time.perf_counter()
+            encoder.encode([question])
+            torch_encode.append((time.perf_counter() - clock) * 1000)
         clock = time.perf_counter()
         answerer.ask(question, rerank=False)
         first.append((time.perf_counter() - clock) * 1000)
@@ -187,7 +194,9 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
         "p95_ms": round(percentile(total, 95), 2),
         "first_stage_p50_ms": round(percentile(first, 50), 2),
         "first_stage_p95_ms": round(percentile(first, 95), 2),
+        "query_encoder": type(query_encoder).__name__,
         "encode_p50_ms": round(percentile(encode, 50), 2),
+        **({"torch_encode_p50_ms": round(percentile(torch_encode, 50), 2)} if torch_encode else {}),
         **eager_times,
     }
 

@@ -17,7 +17,7 @@ from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.backend import Allowance, SentenceSearch
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
-from retrieval.embed import load_encoder
+from retrieval.embed import load_query_encoder
 from retrieval.explain import RankTrace
 from retrieval.explain import explain as explain_evidence
 from retrieval.filters import nothing_matches_note
@@ -364,7 +364,7 @@ def open_answerer(
     if backend(settings) == LOCAL:
         store.current()
     index = open_search(settings, store.root, model=model)
-    encoder = encoder or load_encoder(model, settings.get("model", "batch_size"), settings.get("model", "device"))
+    encoder = encoder or load_query_encoder(settings)
     return Answerer(index, encoder, settings, scorer=load_scorer(settings))
 
 

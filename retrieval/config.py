@@ -48,6 +48,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("telegram", "mode"): ("polling", "webhook"),
     ("ingest", "date_order"): ("MDY", "DMY"),
     ("store", "backend"): ("local", "milvus"),
+    ("model", "query_runtime"): ("onnxruntime", "torch"),
 }
 # Numbers below which a setting means nothing (a batch of 0, a negative wait).
 MINIMUM: dict[tuple[str, str], float] = {

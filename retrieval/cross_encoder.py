@@ -13,7 +13,6 @@ weights (``ce_precision``; the evaluator shows what they cost).
 
 from __future__ import annotations
 
-import hashlib
 import os
 import threading
 import warnings
@@ -25,6 +24,7 @@ import numpy as np
 
 from retrieval.config import PROJECT_ROOT
 from retrieval.cross_encoder_onnx import pad_pairs
+from retrieval.onnx_cache import sha256_of
 
 MODELS_DIR = PROJECT_ROOT / "models"
 CHECKSUMS = "SHA256SUMS"
@@ -80,14 +80,6 @@ def verify_model(folder: Path) -> dict[str, str]:
                 f"cross-encoder file {path} is damaged (its sha256 does not match {CHECKSUMS}): {fix}"
             )
     return expected
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class CrossEncoder:

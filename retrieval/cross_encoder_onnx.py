@@ -9,8 +9,7 @@ kept only if it scores a probe pair like PyTorch does, and a cached graph whose 
 no longer matches is exported again: the cache is derived data, the shipped weights stay the
 only source of truth.
 
-Cache folder: ``$NEWSDESK_CACHE_DIR``, else ``$XDG_CACHE_HOME/newsdesk``, else
-``~/.cache/newsdesk``.
+The cache folder and its stamps are retrieval/onnx_cache.py's.
 """
 
 from __future__ import annotations
@@ -22,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-OPSET = 17
+from retrieval.onnx_cache import OPSET, cache_dir, cached_graph
+
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Largest logit difference from PyTorch an export may show on the probe pairs.
 EXPORT_TOLERANCE = 1e-3
@@ -32,26 +32,14 @@ PROBE = (
 )
 
 
-def cache_dir() -> Path:
-    """Where exported graphs are kept (see the module docstring)."""
-    explicit = os.environ.get("NEWSDESK_CACHE_DIR")
-    if explicit:
-        return Path(explicit).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base).expanduser() / "newsdesk"
-
-
 def onnx_session(folder: Path, weights_sha256: str, precision: str, threads: int, tokenizer):
     """An ONNX Runtime session for the model in ``folder``, exporting its graph when not cached."""
     import onnxruntime as ort
 
-    from retrieval.cross_encoder import RerankModelError, sha256_of
+    from retrieval.cross_encoder import RerankModelError
 
     path = cache_dir() / f"{folder.name}-{weights_sha256[:16]}-{precision}-opset{OPSET}.onnx"
-    stamp = path.with_suffix(".onnx.sha256")
-    if not (path.is_file() and stamp.is_file() and stamp.read_text().strip() == sha256_of(path)):
-        _export(folder, path, precision, tokenizer)
-        stamp.write_text(sha256_of(path) + "\n")
+    cached_graph(path, lambda out: _export(folder, out, precision, tokenizer))
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))
     options.inter_op_num_threads = 1

@@ -155,6 +155,24 @@ def load_encoder(name: str, batch_size: int = 64, device: str = "cpu") -> Encode
     return SentenceTransformerEncoder(name, batch_size=batch_size, device=device)
 
 
+def load_query_encoder(settings) -> Encoder:
+    """The encoder for questions: the model's exported graph on ONNX Runtime ([model]
+    query_runtime = "onnxruntime", the default, on the CPU) when its layout allows, else the
+    same encoder indexing uses. Both give the same vectors."""
+    name = settings.get("model", "name")
+    batch_size, device = settings.get("model", "batch_size"), settings.get("model", "device")
+    if (
+        settings.get("model", "query_runtime") == "onnxruntime"
+        and device == "cpu"
+        and name not in (HASHING, MINILM_INT8)
+    ):
+        from retrieval.onnx_sentence_encoder import OnnxSentenceEncoder, supported
+
+        if supported(SentenceTransformerEncoder._resolve(name)) is None:
+            return OnnxSentenceEncoder(name, batch_size=batch_size)
+    return load_encoder(name, batch_size, device)
+
+
 class EmbeddingCache:
     """Vectors keyed by (model, text) in SQLite, so unchanged text is never encoded twice."""
 

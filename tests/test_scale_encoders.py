@@ -50,3 +50,60 @@ def test_the_int8_onnx_model_gives_the_full_models_vectors_within_a_hair():
     int8, full = load_encoder("minilm-int8").encode(texts), load_encoder("minilm").encode(texts)
     assert int8.shape == full.shape == (3, 384)
     assert (np.sum(int8 * full, axis=1) > 0.99).all()
+
+
+@pytest.mark.model
+def test_questions_on_onnx_runtime_get_pytorchs_vectors_and_a_damaged_graph_is_exported_again(tmp_path, monkeypatch):
+    from retrieval.config import Settings
+    from retrieval.embed import load_encoder, load_query_encoder
+    from retrieval.onnx_sentence_encoder import OnnxSentenceEncoder
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    texts = [
+        "how many US troops to Poland?",
+        "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said.",
+        "x",
+        "how many US troops to Poland?",
+    ]
+    want = load_encoder("minilm").encode(texts)
+    onnx = load_query_encoder(Settings.load(env={}))
+    assert isinstance(onnx, OnnxSentenceEncoder) and onnx.dim == 384
+    assert np.abs(onnx.encode(texts) - want).max() < 1e-5  # a padded batch
+    assert np.abs(onnx.encode(texts[:1])[0] - want[0]).max() < 1e-5  # one question, no padding
+    assert onnx.encode([]).shape == (0, 384)
+
+    (graph,) = (tmp_path / "cache").glob("sentence-*.onnx")
+    with open(graph, "r+b") as handle:
+        handle.seek(graph.stat().st_size // 2)
+        handle.write(b"\xff" * 64)
+    again = load_query_encoder(Settings.load(env={}))
+    assert np.abs(again.encode(texts) - want).max() < 1e-5
+
+
+def test_only_a_plain_mean_pooled_model_is_exported(tmp_path):
+    import json
+
+    from retrieval.onnx_sentence_encoder import supported
+
+    folder = tmp_path / "model"
+    (folder / "1_Pooling").mkdir(parents=True)
+    kinds = ["Transformer", "Pooling", "Normalize"]
+    modules = [{"type": f"sentence_transformers.models.{k}"} for k in kinds]
+    (folder / "modules.json").write_text(json.dumps(modules))
+    (folder / "model.safetensors").write_bytes(b"")
+    pooling = {"word_embedding_dimension": 8, "pooling_mode_mean_tokens": True, "pooling_mode_cls_token": False}
+    (folder / "1_Pooling" / "config.json").write_text(json.dumps(pooling))
+    assert supported(folder) is None
+    (folder / "1_Pooling" / "config.json").write_text(
+        json.dumps({**pooling, "pooling_mode_mean_tokens": False, "pooling_mode_cls_token": True})
+    )
+    assert "pooling" in supported(folder)
+    (folder / "modules.json").write_text(json.dumps(modules[:2]))
+    assert "Normalize" in supported(folder)
+
+
+def test_an_unknown_query_runtime_names_the_choices():
+    from retrieval.config import ConfigError, Settings
+
+    with pytest.raises(ConfigError, match='query_runtime.*"onnxruntime", "torch"'):
+        Settings.load(overrides={"model": {"query_runtime": "tensorrt"}}, env={})

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from retrieval.cross_encoder import CHECKSUMS, sha256_of
+from retrieval.cross_encoder import CHECKSUMS
+from retrieval.onnx_cache import sha256_of
 
 # The files a model folder must hold; the loader checks each against SHA256SUMS.
 MODEL_FILES = (

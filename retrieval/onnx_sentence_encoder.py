@@ -1,0 +1,173 @@
+"""Question vectors on ONNX Runtime: the sentence-transformers model's own vectors, a third of the CPU.
+
+A question is one short text; PyTorch eager spends most of its time on per-layer Python and
+dispatch, which a fixed ONNX graph does not. The graph (the transformer, mean pooling under
+the attention mask, L2 normalisation) is exported once from the model folder's weights into
+the cache folder of retrieval/onnx_cache.py, keyed by the weights' digest, and kept only if
+it gives sentence-transformers' vectors on probe sentences; every later process loads it
+without importing PyTorch. Used for questions ([model] query_runtime); indexing keeps the
+PyTorch encoder, and both give the same vectors (tests/test_scale_encoders.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from retrieval.embed import MINILM, EncoderError, SentenceTransformerEncoder
+from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, sha256_of
+
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")
+# Largest difference from sentence-transformers' vectors an export may show on the probes.
+EXPORT_TOLERANCE = 1e-4
+PROBE = (
+    "how many US troops to Poland?",
+    "The Pentagon said on Wednesday that about 1,700 soldiers of the 82nd Airborne Division would deploy.",
+)
+WEIGHTS = ("model.safetensors", "pytorch_model.bin")
+FIX = 'set [model] query_runtime = "torch"'
+
+
+def supported(folder: Path) -> str | None:
+    """Why this model folder cannot run here (None when it can): only a plain transformer with
+    mean pooling and normalisation, the layout of all-MiniLM-L6-v2, is exported."""
+    try:
+        modules = [m["type"].rsplit(".", 1)[-1] for m in json.loads((folder / "modules.json").read_text())]
+        pooling = json.loads((folder / "1_Pooling" / "config.json").read_text())
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"its sentence-transformers files cannot be read ({exc})"
+    if modules != ["Transformer", "Pooling", "Normalize"]:
+        return f"its modules are {modules}, not Transformer, Pooling, Normalize"
+    modes = sorted(k for k, v in pooling.items() if k.startswith("pooling_mode_") and v)
+    if modes != ["pooling_mode_mean_tokens"]:
+        return f"its pooling is {modes}, not mean pooling"
+    if not any((folder / name).is_file() for name in WEIGHTS):
+        return f"it has none of {', '.join(WEIGHTS)}"
+    return None
+
+
+class OnnxSentenceEncoder:
+    """Sentence vectors from the model folder's exported graph; one thread unless told more."""
+
+    def __init__(self, name: str, batch_size: int = 64, threads: int = 1):
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        self.name = name
+        self.batch_size = batch_size
+        self.folder = SentenceTransformerEncoder._resolve(name)
+        problem = supported(self.folder)
+        if problem:
+            raise EncoderError(f"model {name!r} cannot run on ONNX Runtime: {problem}; {FIX}")
+        self.dim = int(json.loads((self.folder / "1_Pooling" / "config.json").read_text())["word_embedding_dimension"])
+        try:
+            limit = int(json.loads((self.folder / "sentence_bert_config.json").read_text())["max_seq_length"])
+        except (OSError, ValueError, KeyError):
+            limit = 256
+        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.tokenizer.no_padding()  # the model folder's tokenizer may pad to a fixed width
+        self.tokenizer.enable_truncation(limit)
+        weights = next(self.folder / n for n in WEIGHTS if (self.folder / n).is_file())
+        tag = "minilm" if name == MINILM else self.folder.name
+        path = cache_dir() / f"sentence-{tag}-{sha256_of(weights)[:16]}-opset{OPSET}.onnx"
+        try:
+            cached_graph(path, lambda out: _export(self, out))
+        except OSError as exc:
+            raise EncoderError(
+                f"cannot write the question encoder's graph under {path.parent}: {exc}; set NEWSDESK_CACHE_DIR "
+                f"to a writable folder, or {FIX}"
+            ) from exc
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, int(threads))
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            self._session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        except Exception as exc:  # onnxruntime raises its own exception kinds for a bad graph
+            raise EncoderError(f"cannot load the question encoder's graph {path}: {exc}; delete it, or {FIX}") from exc
+        self._lock = threading.Lock()
+
+    def encode(self, texts, progress=None) -> np.ndarray:
+        texts = list(texts)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        encodings = self.tokenizer.encode_batch(texts) if texts else []
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # little padding a batch
+        for start in range(0, len(order), self.batch_size):
+            batch = order[start : start + self.batch_size]
+            feeds = _pad([encodings[i] for i in batch])
+            with self._lock:
+                out[batch] = self._session.run(None, feeds)[0]
+            if progress:
+                progress(len(batch))
+        return out
+
+
+def _pad(encodings) -> dict[str, np.ndarray]:
+    width = max(len(e.ids) for e in encodings)
+    ids = np.zeros((len(encodings), width), dtype=np.int64)
+    types = np.zeros_like(ids)
+    mask = np.zeros_like(ids)
+    for row, e in enumerate(encodings):
+        ids[row, : len(e.ids)] = e.ids
+        types[row, : len(e.ids)] = e.type_ids
+        mask[row, : len(e.ids)] = 1
+    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+
+
+def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
+    """Export the pooled, normalised graph, check it against sentence-transformers, move it into place."""
+    import onnxruntime as ort
+    import torch
+
+    reference = SentenceTransformerEncoder(encoder.name)
+    transformer = reference.model[0].auto_model
+    transformer.config._attn_implementation = "eager"  # the padding mask traced into the graph
+
+    class Pooled(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = transformer
+
+        def forward(self, input_ids, attention_mask, token_type_ids):
+            states = self.transformer(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
+            weights = attention_mask.unsqueeze(-1).to(states.dtype)
+            mean = (states * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(mean, p=2, dim=1)
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
+        graph = Path(work) / "sentence.onnx"
+        ids = torch.ones((2, 16), dtype=torch.long)
+        mask = torch.ones_like(ids)
+        mask[1, 10:] = 0  # a padded row, so the mask is part of the traced graph
+        axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+        axes["vectors"] = {0: "batch"}
+        with warnings.catch_warnings(), torch.inference_mode():
+            warnings.simplefilter("ignore")  # tracer notes about Python control flow in transformers
+            torch.onnx.export(
+                Pooled().eval(),
+                (ids, mask, torch.zeros_like(ids)),
+                str(graph),
+                input_names=list(INPUTS),
+                output_names=["vectors"],
+                dynamic_axes=axes,
+                opset_version=OPSET,
+                dynamo=False,
+            )
+        session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
+        got = session.run(None, _pad(encoder.tokenizer.encode_batch(list(PROBE))))[0]
+        want = reference.encode(list(PROBE))
+        if float(np.abs(got - want).max()) > EXPORT_TOLERANCE:
+            raise EncoderError(
+                f"the ONNX export of model {encoder.name!r} gives other vectors than sentence-transformers "
+                f"(largest difference {float(np.abs(got - want).max()):.2g}); {FIX}"
+            )
+        os.replace(graph, path)  # atomic: a process loading the cache sees the old graph or the whole new one
