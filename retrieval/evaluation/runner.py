@@ -126,7 +126,7 @@ def prepared_answerer(
                     "fix the inputs reported above"
                 )
             corpus += f" ({report.articles} articles, {report.sentences} sentences)"
-            answerer = open_answerer(settings, target, encoder=indexer.encoder)
+            answerer = open_answerer(settings, target)  # questions encoded as every front end encodes them
         else:
             target = index_dir or settings.index_dir
             settings = with_index_dir(settings, target)
