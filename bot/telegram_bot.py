@@ -47,6 +47,7 @@ from telegram.ext import (
 from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import telegram_format as fmt
+from bot.ask_params import K_TYPE
 from bot.telegram_access import AccessPolicy, RateLimiter
 from bot.telegram_memory import (
     MORE,
@@ -76,8 +77,8 @@ T = TypeVar("T")
 
 APOLOGY = "😕 Sorry, something went wrong while answering that. It has been logged; please try again in a moment."
 REFUSAL = "🔒 Sorry, this bot is private. To get access, send your user id <code>{user_id}</code> to its owner."
-# "more" stops here: an answer is a handful of sentences, not the archive.
-MAX_EVIDENCE = 100
+# "more" stops where `ask --k` does: an answer is a handful of sentences, not the archive.
+MAX_EVIDENCE = K_TYPE.max
 EXPIRED = "This answer's buttons have expired; please ask the question again."
 NOT_TEXT = "I can only read text questions; stickers, photos and other media carry nothing I can search."
 

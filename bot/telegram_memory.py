@@ -38,7 +38,7 @@ class ChatContexts:
     def read(self, chat_id: int, text: str, now: float) -> Reading:
         """How to search ``text`` in this chat: a follow-up builds on the chat's last question."""
         conversation = self._chats.get(chat_id)
-        if conversation is None or self.ttl_seconds <= 0:
+        if conversation is None:  # none is kept when ttl_seconds <= 0
             return Reading(" ".join(text.split()))
         return conversation.read(text, now)
 

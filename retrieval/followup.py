@@ -17,6 +17,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.time_words import MONTH_NAME
+
 # Question words, longest first so "how many" wins over "how".
 _WH = r"how\s+(?:many|much|long|old|far|often|big|large|come)|when|where|who|whom|whose|why|what|which|how"
 _LEAD = {"and", "but", "so", "also", "then", "ok", "okay", "well", "or"}
@@ -103,10 +105,7 @@ _EMPTY = {
     "this",
     "please",
 }
-_MONTHS = re.compile(
-    r"^(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)$"
-)
+_MONTHS = re.compile(rf"^{MONTH_NAME}$")
 _WORD = re.compile(r"[^\W_]+(?:['’.-][^\W_]+)*|'s", re.UNICODE)
 _WH_START = re.compile(rf"^(?P<wh>{_WH})\b\s*", re.IGNORECASE)
 _ABOUT = re.compile(r"^(?:(?:and|but|so|ok|okay)\s+)?(?:what|how)\s+about\s+(?P<other>.+)$", re.IGNORECASE)

@@ -23,10 +23,12 @@ PERIOD = "period"
 BEFORE = "before"
 AFTER = "after"
 
-_MONTH = (
+# A month's name or its abbreviation (follow-up reading uses it too: retrieval/followup.py).
+MONTH_NAME = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
-    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
+_MONTH = rf"{MONTH_NAME}\.?"
 _DAY = r"\d{1,2}(?:st|nd|rd|th)?"
 _YEAR = r"(?:19|20)\d{2}"
 # A part of a month: "early", "mid-", "late", "the end of", "the start of".
