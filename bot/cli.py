@@ -282,9 +282,13 @@ def stats(index, as_json):
         f"sentences  {data['sentences']:,}\n"
         f"dates      {data['date_min'] or '-'} to {data['date_max'] or '-'}\n"
         f"model      {data['model']} ({data['dim']} dimensions)\n"
-        f"size       {data['index_bytes'] / 1e6:.1f} MB\n"
+        f"size       {_size(data['index_bytes'])}\n"
         f"built      {data['built_at']}"
     )
+
+
+def _size(index_bytes: int | None) -> str:
+    return "kept by the engine (see its own metrics)" if index_bytes is None else f"{index_bytes / 1e6:.1f} MB"
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class Manifest:
     dim: int
     built_at: str | None = None
     generation: int | None = None
-    index_bytes: int = 0
+    index_bytes: int | None = 0  # None: the engine keeps its own size (Milvus)
     backend: str = "local"
     location: str = ""
 

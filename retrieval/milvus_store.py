@@ -193,6 +193,7 @@ def manifest_of(meta: dict[str, Any], config: MilvusSettings) -> Manifest:
         dim=int(meta["dim"]),
         built_at=meta.get("built_at"),
         generation=meta.get("generation"),
+        index_bytes=None,  # the cluster's own metrics say how much it holds
         backend="milvus",
         location=f"{config.uri} ({config.prefix}_*)",
     )
