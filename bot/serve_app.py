@@ -28,11 +28,11 @@ from starlette.routing import Route
 from bot.answer_schema import error_object
 from bot.ask_params import AskParams, ParamError, parse_ask_params
 from bot.format import render_json
-from bot.live_index import LiveAnswerer
 from bot.serve_guard import ClientLimiter, TokenCheck
 from bot.serve_openapi import openapi_document
 from bot.serve_page import FORM_FIELDS, render_page
 from bot.serve_pool import AnswerPool, PoolFull
+from retrieval.live import LiveAnswerer
 from retrieval.types import Answer, QuestionError
 
 log = logging.getLogger("newsdesk.serve")

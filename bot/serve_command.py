@@ -36,8 +36,8 @@ def serve_command(host, port, index, workers, queue, log_questions):
     """
     import uvicorn
 
-    from bot.live_index import LiveAnswerer, read_pointer
     from bot.serve_app import ServeConfig, Service, create_app
+    from retrieval.live import LiveAnswerer
 
     settings = load_settings(index)
     section = settings.section("serve")
@@ -61,15 +61,8 @@ def serve_command(host, port, index, workers, queue, log_questions):
         )
 
     def load() -> LiveAnswerer:
-        # The pointer is read before loading: a commit in between is then seen as new and loaded again.
-        generation = read_pointer(settings.index_dir)
-        answerer = open_for_questions(settings)
-        return LiveAnswerer(
-            answerer,
-            settings.index_dir,
-            generation or read_pointer(settings.index_dir),
-            check_every=config.reload_seconds,
-        )
+        # On Milvus there is no CURRENT to follow: its store takes up each commit itself.
+        return LiveAnswerer(open_for_questions(settings), settings.index_dir, every=config.reload_seconds)
 
     app = create_app(Service(config, load))
     click.echo(

@@ -23,17 +23,17 @@ from starlette.testclient import TestClient
 
 from bot.answer_schema import component_schemas
 from bot.cli import main
-from bot.live_index import LiveAnswerer, read_pointer
 from bot.serve_app import ServeConfig, Service, create_app
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
+from retrieval.live import LiveAnswerer
 from retrieval.types import Answer, Evidence, TimelineEntry
 
 QUESTION = "how many homes lost power?"
 
 
 def live_for(settings, check_every: float = 60.0) -> LiveAnswerer:
-    return LiveAnswerer(open_answerer(settings), settings.index_dir, read_pointer(settings.index_dir), check_every)
+    return LiveAnswerer(open_answerer(settings), settings.index_dir, every=check_every)
 
 
 @pytest.fixture
@@ -295,7 +295,7 @@ class SlowAnswerer:
 
 async def test_beyond_workers_and_queue_requests_get_503_with_retry_after(tmp_path):
     slow = SlowAnswerer()
-    service = Service(ServeConfig(workers=1, queue=1)).ready_with(LiveAnswerer(slow, tmp_path, None))
+    service = Service(ServeConfig(workers=1, queue=1)).ready_with(LiveAnswerer(slow, tmp_path))
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         first = asyncio.create_task(client.get("/ask", params={"q": "one"}))

@@ -14,11 +14,11 @@ import pytest
 from conftest import write_jsonl
 from starlette.testclient import TestClient
 
-from bot.live_index import LiveAnswerer, read_pointer
 from bot.serve_app import ServeConfig, Service, create_app
 from bot.serve_page import marked, render_page, safe_url
 from retrieval.answer import open_answerer
 from retrieval.indexer import Indexer
+from retrieval.live import LiveAnswerer
 from retrieval.types import Answer, Evidence, TimelineEntry
 
 PAGE_TAGS = {
@@ -187,7 +187,7 @@ def hostile_client(fake_settings, tmp_path):
         for n, hostile in enumerate(HOSTILE)
     ]
     Indexer(fake_settings, progress=False).index_paths([write_jsonl(tmp_path / "hostile.jsonl", rows)])
-    live = LiveAnswerer(open_answerer(fake_settings), fake_settings.index_dir, read_pointer(fake_settings.index_dir))
+    live = LiveAnswerer(open_answerer(fake_settings), fake_settings.index_dir)
     with TestClient(create_app(Service(ServeConfig(rate_per_minute=0)).ready_with(live))) as client:
         yield client
 
