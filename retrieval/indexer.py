@@ -122,11 +122,6 @@ class Indexer:
             echo=echo,
         )
 
-    @property
-    def encoder(self):
-        """The encoder, loaded on first use (see ``VectorSource.encoder``)."""
-        return self.vectors.encoder
-
     def index_paths(self, paths: Iterable[Path], rebuild: bool = False) -> IngestReport:
         """Index .txt/.jsonl files and folders; articles whose file is gone or changed are updated."""
         paths = [Path(p) for p in paths]

@@ -57,9 +57,11 @@ class SegmentWriter:
         self._added += added
 
     def delete(self, article_ids: list[str]) -> None:
+        """Mark stored articles deleted; ids not stored are ignored."""
         for article_id in article_ids:
-            segment, i = self._where.pop(article_id)
-            self._deleted.setdefault(segment, set()).add(i)
+            where = self._where.pop(article_id, None)
+            if where is not None:
+                self._deleted.setdefault(where[0], set()).add(where[1])
 
     def commit(self) -> Manifest:
         """Write the new segment (merging segments when the policy says so) and a new generation.

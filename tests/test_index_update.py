@@ -59,7 +59,7 @@ def test_nothing_loads_the_model_when_every_sentence_is_indexed_or_cached(
     report = _index(fake_settings, tiny_corpus, rebuild=True)  # every vector in the cache
     assert report.articles == 2 and report.encoded == 0
     assert no_model == []
-    assert open_answerer(fake_settings, encoder=first.encoder).ask("harbour bridge").evidence
+    assert open_answerer(fake_settings, encoder=first.vectors.encoder).ask("harbour bridge").evidence
 
 
 def test_a_merge_takes_its_vectors_from_the_cache_without_loading_the_model(
