@@ -7,6 +7,11 @@ a run cut short (the server killed, the network gone) leaves articles without a 
 the next run sees as new, deletes whatever rows of them were written, and writes again, so no
 article is lost or doubled. ``_meta`` (counts, dates, sources) is rewritten at every commit
 from the article records, so it always describes what is stored.
+
+``_terms`` keeps each word's document frequency. A run that starts from exact counts changes
+them by what it deletes and adds, at commit. Before its first change it marks ``_meta`` as
+changing, so a run cut short leaves the mark, readers count in the server meanwhile, and the
+next commit counts every stored row again.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from retrieval.milvus_store import (
     MAX_TOKEN_BYTES,
     MAX_TOKENS,
     META_KEY,
+    QUERY_LIMIT,
     B,
     MilvusConnection,
     MilvusSettings,
@@ -46,7 +52,8 @@ from retrieval.split import SentenceSplitter
 from retrieval.store import StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 
-KINDS = ("sentences", "passages", "articles", "meta")
+KINDS = ("sentences", "passages", "articles", "meta", "terms")
+ROWS = ("sentences", "passages")  # the collections searched by BM25, whose words ``_terms`` counts
 
 
 class MilvusIndexer(Indexer):
@@ -107,18 +114,27 @@ class MilvusWriter:
         self.meta = meta
         self.tokenizer = Tokenizer()
         self._changed = False
+        # ``_terms`` holds exact counts when the last commit said so: this run then keeps it
+        # exact by deltas. Otherwise (a new archive, one built before ``_terms`` existed, or a
+        # run cut short after it began changing rows) the commit counts every row again.
+        self._exact = meta is not None and meta.get("terms_clean") is True
+        self._delta: Counter[str] = Counter()
+        self._stored: dict[str, int] = {}  # sentences of each stored article, as live_records last read them
 
     # Collections.
 
     def ensure_collections(self) -> None:
-        """Create whichever of the four collections is missing."""
+        """Create whichever of the five collections is missing. When the rows and their counts
+        are all new (a first build, or a rebuild), counting what is written keeps them exact."""
         connection, dim = self.connection, self.dim
         from pymilvus import DataType, Function, FunctionType, MilvusClient
 
+        created = set()
         for kind in KINDS:
             name = self.config.name(kind)
             if connection.call("list collections", "has_collection", name):
                 continue
+            created.add(kind)
             schema = MilvusClient.create_schema(auto_id=False)
             index = connection.client.prepare_index_params()
             if kind in ("sentences", "passages"):
@@ -164,6 +180,12 @@ class MilvusWriter:
                     # Milvus wants a dense vector in every collection; passages are searched by BM25.
                     schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
                     index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
+            elif kind == "terms":
+                # Document frequencies: one row per (collection, token), id "s:token" or "p:token".
+                schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=MAX_TOKEN_BYTES + 8)
+                schema.add_field("df", DataType.INT64)
+                schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
+                index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
             else:
                 schema.add_field("id", DataType.VARCHAR, is_primary=True, max_length=2048)
                 if kind == "articles":
@@ -178,6 +200,8 @@ class MilvusWriter:
                 schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
                 index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
             connection.call("create a collection", "create_collection", name, schema=schema, index_params=index)
+        if {*ROWS, "terms"} <= created:
+            self._exact = True
 
     def live_records(self) -> list[dict[str, Any]]:
         """Every article record stored (id, hash, scope and the fields shown with evidence)."""
@@ -199,6 +223,7 @@ class MilvusWriter:
             ) from None
         finally:
             iterator.close()
+        self._stored = {record["id"]: int(record["sentences"] or 0) for record in out}
         return out
 
     # Changes.
@@ -206,11 +231,13 @@ class MilvusWriter:
     def delete(self, article_ids: list[str]) -> None:
         """Remove articles: their rows first, then their records."""
         connection = self.connection
-        self._changed = self._changed or bool(article_ids)
+        if article_ids:
+            self._begin()
         for start in range(0, len(article_ids), 500):
             ids = article_ids[start : start + 500]
             where = f"article in [{', '.join(literal(i) for i in ids)}]"
-            for kind in ("sentences", "passages"):
+            for kind in ROWS:
+                self._uncount(kind, ids)
                 connection.call(f"delete old {kind}", "delete", self.config.name(kind), filter=where)
             connection.call("delete removed articles", "delete", self.config.name("articles"), ids=ids)
 
@@ -218,10 +245,12 @@ class MilvusWriter:
         """Write articles (records and texts): the rows of any earlier copy go first (an older
         version, or a cut-short run's), the records last."""
         connection = self.connection
-        self._changed = self._changed or bool(added)
+        if added:
+            self._begin()
         ids = [record["id"] for record, _ in added]
         where = f"article in [{', '.join(literal(i) for i in ids)}]"
-        for kind in ("sentences", "passages"):
+        for kind in ROWS:
+            self._uncount(kind, ids)
             connection.call(f"clear {kind} of a cut-short run", "delete", self.config.name(kind), filter=where)
         builder = SegmentBuilder(lambda texts: texts, min_sentence_chars=self.min_sentence_chars)
         split = builder.split([r for r, _ in added], [t for _, t in added])
@@ -272,6 +301,9 @@ class MilvusWriter:
             }
             for p in passages.values()
         ]
+        if self._exact:
+            for kind, rows in (("sentences", sentences), ("passages", passage_rows)):
+                self._delta.update(f"{kind[0]}:{token}" for row in rows for token in row["toks"])
         self.upsert("sentences", sentences)
         self.upsert("passages", passage_rows)
         self.upsert("articles", articles)
@@ -285,11 +317,16 @@ class MilvusWriter:
     def commit(self) -> Manifest:
         """Flush every collection and rewrite ``_meta`` from the stored article records (with
         nothing added or deleted since an earlier commit, nothing is written)."""
-        if self.meta is not None and not self._changed:
+        if self.meta is not None and not self._changed and self._exact:
             return self.describe()
         connection, dim, previous = self.connection, self.dim, self.meta
         for kind in KINDS[:3]:
             connection.call("flush writes", "flush", self.config.name(kind))
+        if self._exact:
+            self._apply_delta()
+        else:
+            self._count_terms()
+        connection.call("flush writes", "flush", self.config.name("terms"))
         records = self.live_records()
         dates = sorted(r["date"] for r in records if r.get("date"))
         sources = Counter(r.get("source") or "" for r in records)
@@ -306,6 +343,7 @@ class MilvusWriter:
             "date_max": dates[-1] if dates else None,
             "sources": [name for name, _ in sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))][:2000],
             "generation": int((previous or {}).get("generation", 0)) + 1,
+            "terms_clean": True,
             "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         connection.call(
@@ -315,8 +353,70 @@ class MilvusWriter:
             data=[{"id": META_KEY, "value": json.dumps(meta), "unused": [0.0, 0.0]}],
         )
         connection.call("flush writes", "flush", self.config.name("meta"))
-        self.meta, self._changed = meta, False
+        self.meta, self._changed, self._exact, self._delta = meta, False, True, Counter()
         return self.describe()
+
+    # Document frequencies (``_terms``).
+
+    def _begin(self) -> None:
+        """Before the first row changes: ``_meta`` says the counts are being changed, so a run
+        cut short from here on leaves them marked for counting again."""
+        if self._changed:
+            return
+        self._changed = True
+        if self._exact and self.meta is not None:
+            data = [{"id": META_KEY, "value": json.dumps({**self.meta, "terms_clean": False}), "unused": [0.0, 0.0]}]
+            self.connection.call("mark the counts as changing", "upsert", self.config.name("meta"), data=data)
+            self.connection.call("flush writes", "flush", self.config.name("meta"))
+
+    def _uncount(self, kind: str, article_ids: list[str]) -> None:
+        """Take these articles' rows out of the counts, before they are deleted (in an exact
+        run every stored article's rows are counted, and only theirs)."""
+        if self._exact:
+            for row in self._rows(kind, [i for i in article_ids if self._stored.get(i)], ["toks"]):
+                self._delta.subtract(f"{kind[0]}:{token}" for token in row["toks"])
+
+    def _apply_delta(self) -> None:
+        """Add this run's changes to the stored counts; a word no row holds any more is removed."""
+        keys = [key for key, change in self._delta.items() if change]
+        name = self.config.name("terms")
+        for start in range(0, len(keys), 1000):
+            part = keys[start : start + 1000]
+            stored = {row["id"]: int(row["df"]) for row in self.connection.call("read counts", "get", name, ids=part)}
+            counts = {key: stored.get(key, 0) + self._delta[key] for key in part}
+            self.upsert("terms", [{"id": k, "df": n, "unused": [0.0, 0.0]} for k, n in counts.items() if n > 0])
+            gone = [k for k, n in counts.items() if n <= 0]
+            if gone:
+                self.connection.call("delete counts", "delete", name, ids=gone)
+
+    def _count_terms(self) -> None:
+        """Count the words of every stored article's rows again, into a fresh ``_terms``."""
+        counts: Counter[str] = Counter()
+        ids = [record["id"] for record in self.live_records() if int(record["sentences"] or 0)]
+        for kind in ROWS:
+            counts.update(f"{kind[0]}:{token}" for row in self._rows(kind, ids, ["toks"]) for token in row["toks"])
+        self.connection.call("drop the counts", "drop_collection", self.config.name("terms"))
+        self.ensure_collections()
+        self.upsert("terms", [{"id": k, "df": n, "unused": [0.0, 0.0]} for k, n in counts.items()])
+
+    def _rows(self, kind: str, article_ids: list[str], fields: list[str]) -> list[dict[str, Any]]:
+        """The rows of these articles in a collection, read a hundred articles at a time (a
+        query returns at most QUERY_LIMIT rows; a part that reaches it is read in halves).
+        Only articles that have rows may be asked for: Milvus Lite 2.5 answers a query that
+        matches nothing with an error ("Unsupported data type: 0")."""
+        out: list[dict[str, Any]] = []
+        parts = [article_ids[i : i + 100] for i in range(0, len(article_ids), 100)]
+        while parts:
+            part = parts.pop()
+            where = f"article in [{', '.join(literal(i) for i in part)}]"
+            rows = self.connection.call(
+                f"read {kind}", "query", self.config.name(kind), filter=where, output_fields=fields, limit=QUERY_LIMIT
+            )
+            if len(rows) >= QUERY_LIMIT and len(part) > 1:
+                parts += [part[: len(part) // 2], part[len(part) // 2 :]]
+            else:
+                out += rows
+        return out
 
     def describe(self) -> Manifest:
         """The archive as the last commit left it."""

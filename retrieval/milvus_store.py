@@ -1,15 +1,16 @@
 """The archive in Milvus: the collections, the connection, and the read side of the store seam.
 
-Four collections share a prefix ([store] collection_prefix): ``_sentences`` (text, newsdesk's
+Five collections share a prefix ([store] collection_prefix): ``_sentences`` (text, newsdesk's
 tokens, a BM25 sparse vector made by Milvus from those tokens, the dense vector, the passage,
 date and source), ``_passages`` (a passage's tokens and its BM25 vector), ``_articles`` (one
-record per article, with its content hash) and ``_meta`` (counts, dates, sources, model).
+record per article, with its content hash), ``_terms`` (each word's document frequency among
+sentences and among passages) and ``_meta`` (counts, dates, sources, model).
 
 Milvus finds the candidates (BM25 over newsdesk's own tokens, so both stores match the same
 words; dense inner product; date and source filters as scalar expressions). The reranker's
 features are then computed here, as the segment store computes them: BM25 scores of the
-candidates from their tokens with document frequencies counted by Milvus and the counts and
-lengths newsdesk keeps in ``_meta``, cosines from the stored vectors, coverage from the
+candidates from their tokens with the document frequencies newsdesk keeps in ``_terms`` and
+the counts and lengths it keeps in ``_meta``, cosines from the stored vectors, coverage from the
 tokens. See docs/scaling.md for where the two stores can still differ.
 """
 
@@ -225,7 +226,7 @@ class MilvusSearch:
         self.connection = connection
         self.reload_seconds = reload_seconds
         self._checked = time.monotonic()
-        self._names = {kind: connection.config.name(kind) for kind in ("sentences", "passages", "articles")}
+        self._names = {kind: connection.config.name(kind) for kind in ("sentences", "passages", "articles", "terms")}
         self._lock = threading.Lock()
         self._rows: OrderedDict[int, dict[str, Any]] = OrderedDict()  # sentence rows seen, newest last
         self._passage_counts_cache: OrderedDict[int, Counter[str]] = OrderedDict()  # token counts of passages seen
@@ -347,7 +348,7 @@ class MilvusSearch:
     # Per-candidate feature inputs.
 
     def idf(self, token: str) -> float:
-        df = self._document_frequency("sentences", token)
+        df = self._document_frequencies("sentences", [token])[token]
         return idf_lucene(self._live["sentences"], df) if df else 0.0
 
     def term_presence(self, tokens: list[str], ids: np.ndarray) -> np.ndarray:
@@ -431,8 +432,9 @@ class MilvusSearch:
             return out
         lengths = np.array([d.total() for d in documents], dtype=np.float32)
         norm = K1 * ((1.0 - B) + B * lengths / np.float32(self._avgdl[kind]))
+        frequencies = self._document_frequencies(kind, tokens)
         for token in tokens:  # a repeated query token counts again, as in the segment store
-            df = self._document_frequency(kind, token)
+            df = frequencies[token]
             if not df:
                 continue
             idf = np.float32(idf_lucene(self._live[kind], df))
@@ -440,11 +442,31 @@ class MilvusSearch:
             out += np.where(tf > 0, idf * tf / (tf + norm), np.float32(0.0)).astype(np.float32)
         return out
 
-    def _document_frequency(self, kind: str, token: str) -> int:
-        key = (kind, token)
+    def _document_frequencies(self, kind: str, tokens: list[str]) -> dict[str, int]:
+        """How many sentences (or passages) hold each token, for this commit: read from the
+        counts the indexer keeps in ``_terms`` (one look-up for every token not seen yet), or,
+        on an archive whose counts are not exact (built before ``_terms``, or a write cut
+        short), counted by the server."""
         with self._lock:
-            if key in self._df:
-                return self._df[key]
+            out = {t: self._df[(kind, t)] for t in tokens if (kind, t) in self._df}
+        missing = [t for t in dict.fromkeys(tokens) if t not in out]
+        if not missing:
+            return out
+        if self.meta.get("terms_clean") is True:
+            keys = {f"{kind[0]}:{clip_bytes(t, MAX_TOKEN_BYTES)}": t for t in missing}
+            rows = self.connection.call(
+                "read word counts", "get", self._names["terms"], ids=list(keys), output_fields=["df"]
+            )
+            found = {keys[row["id"]]: int(row["df"]) for row in rows}
+            fresh = {t: found.get(t, 0) for t in missing}
+        else:
+            fresh = {t: self._count_documents(kind, t) for t in missing}
+        with self._lock:
+            for t, df in fresh.items():
+                self._df[(kind, t)] = df
+        return {**out, **fresh}
+
+    def _count_documents(self, kind: str, token: str) -> int:
         rows = self.connection.call(
             "count a word's documents",
             "query",
@@ -452,10 +474,7 @@ class MilvusSearch:
             filter=f"array_contains(toks, {literal(token)})",
             output_fields=["count(*)"],
         )
-        df = int(rows[0]["count(*)"]) if rows else 0
-        with self._lock:
-            self._df[key] = df
-        return df
+        return int(rows[0]["count(*)"]) if rows else 0
 
     def _keep_rows(self, rows: Iterable[dict[str, Any]]) -> None:
         with self._lock:

@@ -330,3 +330,48 @@ def test_serve_on_milvus_answers_as_ask_does_and_follows_new_commits(tmp_path, m
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def _assert_counts_exact(search, texts):
+    """Every word's document frequency as the store reads it equals a count of the rows."""
+    from retrieval.tokenize import Tokenizer
+
+    words = sorted({t for text in texts for t in Tokenizer()(text)})
+    for kind in ("sentences", "passages"):
+        kept = search._document_frequencies(kind, words)
+        assert kept == {w: search._count_documents(kind, w) for w in words}, kind
+
+
+def test_word_counts_kept_in_milvus_stay_exact_through_updates_and_a_cut_short_commit(
+    tmp_path, milvus_server, tiny_corpus, monkeypatch
+):
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    ferry = "Seven ferries sail to the island every day, the harbour office said."
+    texts = [p.read_text() for p in tiny_corpus.glob("*.txt")] + [ferry, "A storm cut power to 45,000 homes."]
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    search = open_milvus_search(settings)
+    assert search.meta["terms_clean"] is True
+    _assert_counts_exact(search, texts)
+
+    write_article(tiny_corpus, "storm.txt", "A storm cut power to 45,000 homes in the valley.", "2024-03-06")
+    (tiny_corpus / "school.txt").unlink()
+    write_article(tiny_corpus, "ferry.txt", ferry, "2024-03-09")
+    MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])  # kept exact by deltas
+    _assert_counts_exact(open_milvus_search(settings), texts)
+
+    def cut_short(self):
+        raise StoreError("the connection dropped")
+
+    monkeypatch.setattr(MilvusWriter, "_apply_delta", cut_short)
+    (tiny_corpus / "ferry.txt").unlink()
+    with pytest.raises(StoreError):
+        MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    monkeypatch.undo()
+    search = open_milvus_search(settings)
+    assert search.meta["terms_clean"] is False  # the rows changed, the counts did not
+    _assert_counts_exact(search, texts)  # answered by counting rows meanwhile
+    report = MilvusIndexer(settings, progress=False).index_paths([tiny_corpus])
+    assert not report.wrote  # nothing left to change, but the counts are made exact again
+    search = open_milvus_search(settings)
+    assert search.meta["terms_clean"] is True
+    _assert_counts_exact(search, texts)
