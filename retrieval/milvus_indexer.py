@@ -322,12 +322,12 @@ class MilvusWriter:
         connection, dim, previous = self.connection, self.dim, self.meta
         for kind in KINDS[:3]:
             connection.call("flush writes", "flush", self.config.name(kind))
+        records = self.live_records()
         if self._exact:
             self._apply_delta()
         else:
-            self._count_terms()
+            self._count_terms(records)
         connection.call("flush writes", "flush", self.config.name("terms"))
-        records = self.live_records()
         dates = sorted(r["date"] for r in records if r.get("date"))
         sources = Counter(r.get("source") or "" for r in records)
         meta = {
@@ -389,10 +389,10 @@ class MilvusWriter:
             if gone:
                 self.connection.call("delete counts", "delete", name, ids=gone)
 
-    def _count_terms(self) -> None:
+    def _count_terms(self, records: list[dict[str, Any]]) -> None:
         """Count the words of every stored article's rows again, into a fresh ``_terms``."""
         counts: Counter[str] = Counter()
-        ids = [record["id"] for record in self.live_records() if int(record["sentences"] or 0)]
+        ids = [record["id"] for record in records if int(record["sentences"] or 0)]
         for kind in ROWS:
             counts.update(f"{kind[0]}:{token}" for row in self._rows(kind, ids, ["toks"]) for token in row["toks"])
         self.connection.call("drop the counts", "drop_collection", self.config.name("terms"))
