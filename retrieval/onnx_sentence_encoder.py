@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from retrieval.cross_encoder_onnx import pad_pairs
 from retrieval.embed import MINILM, EncoderError, SentenceTransformerEncoder
 from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, sha256_of
 
@@ -100,24 +101,12 @@ class OnnxSentenceEncoder:
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))  # little padding a batch
         for start in range(0, len(order), self.batch_size):
             batch = order[start : start + self.batch_size]
-            feeds = _pad([encodings[i] for i in batch])
+            feeds = pad_pairs(encodings, batch)
             with self._lock:
                 out[batch] = self._session.run(None, feeds)[0]
             if progress:
                 progress(len(batch))
         return out
-
-
-def _pad(encodings) -> dict[str, np.ndarray]:
-    width = max(len(e.ids) for e in encodings)
-    ids = np.zeros((len(encodings), width), dtype=np.int64)
-    types = np.zeros_like(ids)
-    mask = np.zeros_like(ids)
-    for row, e in enumerate(encodings):
-        ids[row, : len(e.ids)] = e.ids
-        types[row, : len(e.ids)] = e.type_ids
-        mask[row, : len(e.ids)] = 1
-    return {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
 
 
 def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
@@ -163,7 +152,7 @@ def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
                 dynamo=False,
             )
         session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-        got = session.run(None, _pad(encoder.tokenizer.encode_batch(list(PROBE))))[0]
+        got = session.run(None, pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE))))[0]
         want = reference.encode(list(PROBE))
         if float(np.abs(got - want).max()) > EXPORT_TOLERANCE:
             raise EncoderError(
