@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import os
 import tempfile
-import warnings
 from pathlib import Path
 
 import numpy as np
 
-from retrieval.onnx_cache import OPSET, cache_dir, cached_graph
+from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, export_graph
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Largest logit difference from PyTorch an export may show on the probe pairs.
 EXPORT_TOLERANCE = 1e-3
 PROBE = (
@@ -69,7 +67,7 @@ def _export(folder: Path, path: Path, precision: str, tokenizer) -> None:
     model = _torch_model(folder)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
         float_path = Path(work) / "float32.onnx"
-        _export_float(model, float_path)
+        export_graph(model, float_path, "logits")  # BertForSequenceClassification takes INPUTS in order
         final = float_path
         if precision == "int8":
             final = Path(work) / "int8.onnx"
@@ -89,28 +87,6 @@ def _torch_model(folder: Path):
     # Eager attention traces the padding mask into the graph; the fused path may not.
     model = AutoModelForSequenceClassification.from_pretrained(str(folder), attn_implementation="eager")
     return model.float().eval()
-
-
-def _export_float(model, out: Path) -> None:
-    import torch
-
-    ids = torch.ones((2, 16), dtype=torch.long)
-    mask = torch.ones_like(ids)
-    mask[1, 10:] = 0  # a padded row, so the mask is part of the traced graph
-    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-    axes["logits"] = {0: "batch"}
-    with warnings.catch_warnings(), torch.inference_mode():
-        warnings.simplefilter("ignore")  # tracer notes about Python control flow in transformers
-        torch.onnx.export(
-            model,
-            (ids, mask, torch.zeros_like(ids)),  # BertForSequenceClassification's argument order
-            str(out),
-            input_names=list(INPUTS),
-            output_names=["logits"],
-            dynamic_axes=axes,
-            opset_version=OPSET,
-            dynamo=False,
-        )
 
 
 def _quantise(source: Path, out: Path) -> None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import os
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
 OPSET = 17
+INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # a BERT-style graph's inputs, in order
 
 
 def cache_dir() -> Path:
@@ -41,3 +43,27 @@ def cached_graph(path: Path, export: Callable[[Path], None]) -> Path:
         export(path)
         stamp.write_text(sha256_of(path) + "\n")
     return path
+
+
+def export_graph(module, out: Path, output: str) -> None:
+    """Trace a BERT-style torch module taking ``INPUTS`` into an ONNX graph with dynamic batch
+    and length, and one output named ``output``."""
+    import torch
+
+    ids = torch.ones((2, 16), dtype=torch.long)
+    mask = torch.ones_like(ids)
+    mask[1, 10:] = 0  # a padded row, so the mask is part of the traced graph
+    axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
+    axes[output] = {0: "batch"}
+    with warnings.catch_warnings(), torch.inference_mode():
+        warnings.simplefilter("ignore")  # tracer notes about Python control flow in transformers
+        torch.onnx.export(
+            module,
+            (ids, mask, torch.zeros_like(ids)),
+            str(out),
+            input_names=list(INPUTS),
+            output_names=[output],
+            dynamic_axes=axes,
+            opset_version=OPSET,
+            dynamo=False,
+        )

@@ -15,16 +15,14 @@ import json
 import os
 import tempfile
 import threading
-import warnings
 from pathlib import Path
 
 import numpy as np
 
 from retrieval.cross_encoder_onnx import pad_pairs
 from retrieval.embed import MINILM, EncoderError, SentenceTransformerEncoder
-from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, sha256_of
+from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, export_graph, sha256_of
 
-INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 # Largest difference from sentence-transformers' vectors an export may show on the probes.
 EXPORT_TOLERANCE = 1e-4
 PROBE = (
@@ -134,23 +132,7 @@ def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
         graph = Path(work) / "sentence.onnx"
-        ids = torch.ones((2, 16), dtype=torch.long)
-        mask = torch.ones_like(ids)
-        mask[1, 10:] = 0  # a padded row, so the mask is part of the traced graph
-        axes = {name: {0: "batch", 1: "tokens"} for name in INPUTS}
-        axes["vectors"] = {0: "batch"}
-        with warnings.catch_warnings(), torch.inference_mode():
-            warnings.simplefilter("ignore")  # tracer notes about Python control flow in transformers
-            torch.onnx.export(
-                Pooled().eval(),
-                (ids, mask, torch.zeros_like(ids)),
-                str(graph),
-                input_names=list(INPUTS),
-                output_names=["vectors"],
-                dynamic_axes=axes,
-                opset_version=OPSET,
-                dynamo=False,
-            )
+        export_graph(Pooled().eval(), graph, "vectors")
         session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
         got = session.run(None, pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE))))[0]
         want = reference.encode(list(PROBE))
