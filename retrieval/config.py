@@ -49,6 +49,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("ingest", "date_order"): ("MDY", "DMY"),
     ("store", "backend"): ("local", "milvus"),
     ("model", "query_runtime"): ("onnxruntime", "torch"),
+    ("model", "query_precision"): ("float32", "int8"),
 }
 # Numbers below which a setting means nothing (a batch of 0, a negative wait).
 MINIMUM: dict[tuple[str, str], float] = {

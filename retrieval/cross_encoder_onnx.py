@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, export_graph
+from retrieval.onnx_cache import INT8_RECIPE, OPSET, cache_dir, cached_graph, export_graph, quantise
 
 # Largest logit difference from PyTorch an export may show on the probe pairs.
 EXPORT_TOLERANCE = 1e-3
@@ -36,7 +36,8 @@ def onnx_session(folder: Path, weights_sha256: str, precision: str, threads: int
 
     from retrieval.cross_encoder import RerankModelError
 
-    path = cache_dir() / f"{folder.name}-{weights_sha256[:16]}-{precision}-opset{OPSET}.onnx"
+    tag = INT8_RECIPE if precision == "int8" else precision
+    path = cache_dir() / f"{folder.name}-{weights_sha256[:16]}-{tag}-opset{OPSET}.onnx"
     cached_graph(path, lambda out: _export(folder, out, precision, tokenizer))
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))
@@ -71,7 +72,7 @@ def _export(folder: Path, path: Path, precision: str, tokenizer) -> None:
         final = float_path
         if precision == "int8":
             final = Path(work) / "int8.onnx"
-            _quantise(float_path, final)
+            quantise(float_path, final)
         _check(model, final, tokenizer, strict=precision == "float32")
         # Atomic: a process that loads the cache sees the old graph or the whole new one.
         os.replace(final, path)
@@ -87,22 +88,6 @@ def _torch_model(folder: Path):
     # Eager attention traces the padding mask into the graph; the fused path may not.
     model = AutoModelForSequenceClassification.from_pretrained(str(folder), attn_implementation="eager")
     return model.float().eval()
-
-
-def _quantise(source: Path, out: Path) -> None:
-    import logging
-
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    # The quantiser logs advice about pre-processing image models on the root logger; it is not
-    # for newsdesk's users.
-    root = logging.getLogger()
-    level = root.level
-    root.setLevel(logging.ERROR)
-    try:
-        quantize_dynamic(str(source), str(out), per_channel=True, weight_type=QuantType.QInt8)
-    finally:
-        root.setLevel(level)
 
 
 def _check(model, graph: Path, tokenizer, strict: bool) -> None:

@@ -169,7 +169,8 @@ def load_query_encoder(settings) -> Encoder:
         from retrieval.onnx_sentence_encoder import OnnxSentenceEncoder, supported
 
         if supported(SentenceTransformerEncoder._resolve(name)) is None:
-            return OnnxSentenceEncoder(name, batch_size=batch_size)
+            precision = settings.get("model", "query_precision")
+            return OnnxSentenceEncoder(name, batch_size=batch_size, precision=precision)
     return load_encoder(name, batch_size, device)
 
 

@@ -15,6 +15,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 OPSET = 17
+# Version of the int8 recipe below, part of an int8 graph's cached name, so a graph quantised
+# by an older recipe is never loaded as a newer one.
+INT8_RECIPE = "int8rr"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")  # a BERT-style graph's inputs, in order
 
 
@@ -67,3 +70,23 @@ def export_graph(module, out: Path, output: str) -> None:
             opset_version=OPSET,
             dynamo=False,
         )
+
+
+def quantise(source: Path, out: Path) -> None:
+    """Dynamic int8 quantisation of a graph's linear layers: weights per output channel, in 7
+    bits (``reduce_range``). This CPU family (AVX2 without VNNI) multiplies uint8 activations by
+    int8 weights in 16-bit sums that saturate with full-range weights; 7-bit weights cannot,
+    which is what keeps int8 close to float32 here (docs/quality.md)."""
+    import logging
+
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # The quantiser logs advice about pre-processing image models on the root logger; it is not
+    # for newsdesk's users.
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        quantize_dynamic(str(source), str(out), per_channel=True, reduce_range=True, weight_type=QuantType.QInt8)
+    finally:
+        root.setLevel(level)

@@ -21,10 +21,14 @@ import numpy as np
 
 from retrieval.cross_encoder_onnx import pad_pairs
 from retrieval.embed import MINILM, EncoderError, SentenceTransformerEncoder
-from retrieval.onnx_cache import OPSET, cache_dir, cached_graph, export_graph, sha256_of
+from retrieval.onnx_cache import INT8_RECIPE, OPSET, cache_dir, cached_graph, export_graph, quantise, sha256_of
 
 # Largest difference from sentence-transformers' vectors an export may show on the probes.
 EXPORT_TOLERANCE = 1e-4
+# Smallest cosine an int8 graph's probe vectors may have to the float32 graph's (measured:
+# 0.994 on average over 150 questions, 0.990 at worst).
+INT8_MIN_COSINE = 0.98
+PRECISIONS = ("float32", "int8")
 PROBE = (
     "how many US troops to Poland?",
     "The Pentagon said on Wednesday that about 1,700 soldiers of the 82nd Airborne Division would deploy.",
@@ -52,14 +56,23 @@ def supported(folder: Path) -> str | None:
 
 
 class OnnxSentenceEncoder:
-    """Sentence vectors from the model folder's exported graph; one thread unless told more."""
+    """Sentence vectors from the model folder's exported graph; one thread unless told more.
 
-    def __init__(self, name: str, batch_size: int = 64, threads: int = 1):
+    ``precision`` "int8" runs the graph with int8 linear layers (onnx_cache.quantise), made
+    once from the float32 graph: about half the time for a question, vectors within 0.99
+    cosine of the float32 ones the index was built with."""
+
+    def __init__(self, name: str, batch_size: int = 64, threads: int = 1, precision: str = "float32"):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
+        if precision not in PRECISIONS:
+            raise EncoderError(
+                f"[model] query_precision = {precision!r} is unknown; use one of {', '.join(PRECISIONS)}"
+            )
         self.name = name
         self.batch_size = batch_size
+        self.precision = precision
         self.folder = SentenceTransformerEncoder._resolve(name)
         problem = supported(self.folder)
         if problem:
@@ -77,6 +90,9 @@ class OnnxSentenceEncoder:
         path = cache_dir() / f"sentence-{tag}-{sha256_of(weights)[:16]}-opset{OPSET}.onnx"
         try:
             cached_graph(path, lambda out: _export(self, out))
+            if precision == "int8":
+                source, path = path, path.with_name(path.name.replace(f"-opset{OPSET}", f"-{INT8_RECIPE}-opset{OPSET}"))
+                cached_graph(path, lambda out: _quantise_checked(self, source, out))
         except OSError as exc:
             raise EncoderError(
                 f"cannot write the question encoder's graph under {path.parent}: {exc}; set NEWSDESK_CACHE_DIR "
@@ -142,3 +158,22 @@ def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
                 f"(largest difference {float(np.abs(got - want).max()):.2g}); {FIX}"
             )
         os.replace(graph, path)  # atomic: a process loading the cache sees the old graph or the whole new one
+
+
+def _quantise_checked(encoder: OnnxSentenceEncoder, source: Path, path: Path) -> None:
+    """Quantise the float32 graph ``source`` to int8, check its probe vectors, move it into place."""
+    import onnxruntime as ort
+
+    feeds = pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE)))
+    with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
+        graph = Path(work) / "int8.onnx"
+        quantise(source, graph)
+        want = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        got = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        cosine = float((got * want).sum(axis=1).min())
+        if cosine < INT8_MIN_COSINE:
+            raise EncoderError(
+                f"the int8 graph of model {encoder.name!r} gives vectors only {cosine:.3f} cosine to float32's; "
+                'set [model] query_precision = "float32"'
+            )
+        os.replace(graph, path)

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+from retrieval.config import ConfigError
 from retrieval.embed import EmbeddingCache, HashingEncoder, encode_with_cache
 
 
@@ -80,6 +81,32 @@ def test_questions_on_onnx_runtime_get_pytorchs_vectors_and_a_damaged_graph_is_e
     assert np.abs(again.encode(texts) - want).max() < 1e-5
 
 
+@pytest.mark.model
+def test_an_int8_question_graph_keeps_the_float_vectors_direction_and_its_own_cache_entry(tmp_path, monkeypatch):
+    from retrieval.config import Settings
+    from retrieval.embed import load_encoder, load_query_encoder
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    texts = [
+        "how many US troops to Poland?",
+        "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said.",
+        "who won the world cup final in Qatar?",
+    ]
+    want = load_encoder("minilm").encode(texts)
+    int8 = load_query_encoder(Settings.load(overrides={"model": {"query_precision": "int8"}}, env={}))
+    assert int8.precision == "int8"
+    got = int8.encode(texts)
+    cosine = np.sum(got * want, axis=1)
+    assert (cosine > 0.98).all() and (cosine < 1 - 1e-6).any()  # close, and truly quantised
+    # The question still finds its answer sentence over the other text.
+    assert float(got[0] @ want[1]) > float(got[0] @ want[2])
+    names = sorted(p.name for p in (tmp_path / "cache").glob("sentence-*.onnx"))
+    assert len(names) == 2 and "int8rr" in names[0] + names[1]  # the float graph it came from, and itself
+
+    with pytest.raises(ConfigError, match='query_precision.*"float32", "int8"'):
+        Settings.load(overrides={"model": {"query_precision": "int4"}}, env={})
+
+
 def test_only_a_plain_mean_pooled_model_is_exported(tmp_path):
     import json
 
@@ -103,7 +130,7 @@ def test_only_a_plain_mean_pooled_model_is_exported(tmp_path):
 
 
 def test_an_unknown_query_runtime_names_the_choices():
-    from retrieval.config import ConfigError, Settings
+    from retrieval.config import Settings
 
     with pytest.raises(ConfigError, match='query_runtime.*"onnxruntime", "torch"'):
         Settings.load(overrides={"model": {"query_runtime": "tensorrt"}}, env={})
