@@ -54,8 +54,9 @@ def cache_folder(cache: Path, articles, extra: str) -> Path:
 
     # Everything that decides a store's contents: the articles, the store format, the HNSW
     # recipe and how text becomes sentences and tokens (a cached store split by an older
-    # splitter would not line up with today's sentence list, and its recall would be nonsense).
-    recipe = f"f{FORMAT_VERSION}-m{HNSW_M}e{EF_CONSTRUCTION}-{SentenceSplitter.version}-{Tokenizer.version}"
+    # splitter would not line up with today's sentence list, and its recall would be nonsense),
+    # and the stored word pieces (a store without them is timed on the slower fallback).
+    recipe = f"f{FORMAT_VERSION}-m{HNSW_M}e{EF_CONSTRUCTION}-{SentenceSplitter.version}-{Tokenizer.version}-wp"
     return cache / f"store-{len(articles)}a-{content_key(articles)}-{recipe}-{extra}"
 
 

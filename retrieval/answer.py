@@ -22,6 +22,7 @@ from retrieval.explain import RankTrace
 from retrieval.explain import explain as explain_evidence
 from retrieval.filters import nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
+from retrieval.question_vector import QueryVector, encode_soon, vector_of
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
 from retrieval.recency import RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
@@ -140,10 +141,12 @@ class Answerer:
             if allowed.count == 0:
                 return self._nothing_matches(cleaned, mode, applied, when, reference, started)
         searched = when.searched
-        query_vector = self.encoder.encode([searched])[0]
+        # Encoded on the worker thread while _rank runs the lexical searches (question_vector.py).
+        pending = encode_soon(self.encoder, searched)
         kind = question_type(cleaned)
         trace = RankTrace() if explain else None
-        ranked = self._rank(searched, query_vector, mode, kind, allowed, trace)
+        ranked = self._rank(searched, pending.result, mode, kind, allowed, trace)
+        query_vector = pending.result()
         fresh = self.recency if when.newest_first and mode is Mode.HYBRID else None
         if fresh is not None and self.fusion is FusionMethod.FEATURES:
             ranked = self._newer_first(ranked, fresh)
@@ -246,7 +249,7 @@ class Answerer:
     def _rank(
         self,
         question: str,
-        query_vector: np.ndarray,
+        query_vector: QueryVector,
         mode: Mode,
         kind: AnswerType,
         allowed: Allowance | None = None,
@@ -276,13 +279,13 @@ class Answerer:
         return self._rank_fused(tokens, query_vector, mode, allowed)
 
     def _rank_fused(
-        self, tokens: list[str], query_vector: np.ndarray, mode: Mode, allowed: Allowance | None = None
+        self, tokens: list[str], query_vector: QueryVector, mode: Mode, allowed: Allowance | None = None
     ) -> list[tuple[int, float]]:
         results = []
         if mode in (Mode.BM25, Mode.HYBRID):
             results.append(self.index.lexical_top(tokens, self.candidates, allowed))
         if mode in (Mode.DENSE, Mode.HYBRID):
-            results.append(self.index.dense_top(query_vector, self.candidates, allowed))
+            results.append(self.index.dense_top(vector_of(query_vector), self.candidates, allowed))
         if mode is not Mode.HYBRID:
             ids, scores = results[0]
             return [(int(i), float(s)) for i, s in zip(ids, scores)]

@@ -117,6 +117,11 @@ class SentenceSearch(Protocol):
         """Which of ``tokens`` each chosen sentence holds: a (len(ids), len(tokens)) boolean matrix."""
         ...
 
+    def word_pieces(self, ids: np.ndarray, tag: str) -> list[np.ndarray] | None:
+        """Each chosen sentence's word pieces as stored at index time by the tokenizer ``tag``
+        names, or None when the store keeps none by it."""
+        ...
+
     def text(self, sentence_id: int) -> str: ...
 
     def article_of(self, sentence_id: int) -> dict[str, Any]:

@@ -356,6 +356,10 @@ class MilvusSearch:
         held = [row["counts"] for row in rows]
         return np.array([[t in terms for t in tokens] for terms in held], dtype=bool).reshape(len(rows), len(tokens))
 
+    def word_pieces(self, ids: np.ndarray, tag: str) -> list[np.ndarray] | None:
+        """None: Milvus rows keep no word pieces, so the term matcher tokenises (and caches)."""
+        return None
+
     def text(self, sentence_id: int) -> str:
         return self._sentence_rows(np.array([sentence_id]))[0]["text"]
 

@@ -23,6 +23,7 @@ import numpy as np
 from retrieval.answer_types import AnswerType, has_answer_span
 from retrieval.backend import Allowance
 from retrieval.embedding_text import embedding_text
+from retrieval.question_vector import QueryVector, vector_of
 from retrieval.term_match import TermMatcher
 
 FEATURES = ("bm25", "dense", "passage", "coverage", "type", "match", "context")
@@ -57,7 +58,7 @@ class FeatureReranker:
         index,
         tokenizer,
         question_tokens,
-        query_vector,
+        query_vector: QueryVector,
         kind: AnswerType,
         question: str,
         n_candidates: int,
@@ -70,11 +71,18 @@ class FeatureReranker:
         allowed sentences and passages, so a narrow period still gets its own best sentences."""
         # Each source of candidates sees only the allowed sentences; equal scores at a cut go to
         # the lowest ids, so the candidates never depend on how the archive is laid out.
+        # The lexical searches first: ``query_vector`` may still be encoding on another thread.
         lexical = index.lexical(question_tokens, n_candidates, allowed)
+        passages = index.passages(question_tokens, n_passages, allowed)
+        # Sorted, so the sums below run in the same order in every process (set order follows
+        # PYTHONHASHSEED, and float addition is not associative).
+        idf = {t: index.idf(t) for t in sorted(set(question_tokens))}
+        word_weight = self._word_weight(index, tokenizer)
+        pieces = self.matcher.question_pieces(question, word_weight) if self.matcher is not None else None
+        query_vector = vector_of(query_vector)
         dense_ids, _ = index.dense_top(query_vector, n_candidates, allowed)
         pool = set(dense_ids.tolist())
         pool.update(lexical.top.tolist())
-        passages = index.passages(question_tokens, n_passages, allowed)
         if len(passages.top):
             pool.update(index.sentences_of_passages(passages.top, allowed).tolist())
         ids = np.array(sorted(pool), dtype=np.int64)
@@ -84,17 +92,15 @@ class FeatureReranker:
         features["dense"] = np.asarray(index.dense_scores(query_vector, ids), dtype=np.float64)
         chunks = index.passage_of(ids)
         features["passage"] = passages.scores(chunks) / passages.best if passages.best > 0 else np.zeros(len(ids))
-        # Sorted, so the sums below run in the same order in every process (set order follows
-        # PYTHONHASHSEED, and float addition is not associative).
-        idf = {t: index.idf(t) for t in sorted(set(question_tokens))}
         # Which question terms each candidate holds, from the postings (built from the same
         # tokenizer over the same sentence text), rather than tokenising every candidate.
         features["coverage"] = _coverage_from_presence(idf, index.term_presence(list(idf), ids))
         features["type"] = np.array([1.0 if has_answer_span(text, kind, question) else 0.0 for text in texts])
         if self.matcher is not None and len(ids):
             titled = _TitledTexts(index, ids, texts)  # built only for sentences not seen before
+            stored = index.word_pieces(ids, self.matcher.tag) if self.matcher.tag else None
             features["match"] = self.matcher.scores(
-                question, titled, self._word_weight(index, tokenizer), keys=[int(i) for i in ids]
+                question, titled, word_weight, keys=[int(i) for i in ids], pieces=pieces, stored=stored
             )
         else:
             # No embedding table (the hashing test encoder): exact terms, IDF-weighted, i.e. BM25.
@@ -159,7 +165,8 @@ def passage_best(dense: np.ndarray, chunks: np.ndarray) -> np.ndarray:
 
 class _TitledTexts:
     """The candidates' texts as the dense model sees them, each made when first asked for: the
-    term matcher reads only those of sentences whose word pieces it has not kept yet."""
+    term matcher reads only those of sentences whose word pieces neither the index nor its own
+    cache keeps."""
 
     def __init__(self, index, ids: np.ndarray, texts: list[str]):
         self._index, self._ids, self._texts = index, ids, texts

@@ -83,6 +83,39 @@ class Concatenated:
                 yield part[i]
 
 
+class WordPieceTable:
+    """Each sentence's word-piece ids (of its embedding text, by the term matcher's tokenizer
+    named ``tag``), kept in the segment so that no question tokenises a candidate sentence."""
+
+    FLAT, OFFSETS = "word_pieces.npy", "word_piece_offsets.npy"
+
+    def __init__(self, flat: np.ndarray, offsets: np.ndarray, tag: str):
+        self.flat, self.offsets, self.tag = flat, offsets, tag
+
+    @classmethod
+    def build(cls, pieces: Sequence[np.ndarray], tag: str) -> WordPieceTable:
+        offsets = np.zeros(len(pieces) + 1, dtype=np.int64)
+        np.cumsum([len(p) for p in pieces], out=offsets[1:])
+        flat = np.concatenate(list(pieces)) if len(pieces) else np.zeros(0, dtype=np.int64)
+        # A BERT vocabulary (30,522 pieces) fits 16 bits: half the bytes of int32.
+        dtype = np.uint16 if not len(flat) or int(flat.max()) < 2**16 else np.int32
+        return cls(flat.astype(dtype), offsets, tag)
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        return self.flat[self.offsets[i] : self.offsets[i + 1]]
+
+    def save(self, folder: Path) -> None:
+        np.save(folder / self.FLAT, self.flat)
+        np.save(folder / self.OFFSETS, self.offsets)
+
+    @classmethod
+    def load(cls, folder: Path, tag: str) -> WordPieceTable:
+        return cls(np.load(folder / cls.FLAT), np.load(folder / cls.OFFSETS), tag)
+
+
 @dataclass
 class SegmentData:
     """Everything one new segment holds, in memory, before it is written."""
@@ -95,6 +128,7 @@ class SegmentData:
     chunk_bm25: Postings
     vectors: Any  # FlatVectors or HnswVectors
     params: dict[str, Any] = field(default_factory=dict)
+    word_pieces: WordPieceTable | None = None
 
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the segment's files into ``folder`` (``IndexStore.write_segment`` calls this)."""
@@ -114,8 +148,11 @@ def write_segment_files(folder: Path, data: SegmentData) -> dict[str, Any]:
     data.bm25.save(folder / "bm25")
     data.chunk_bm25.save(folder / "chunk_bm25")
     data.vectors.save(folder)
+    if data.word_pieces is not None:
+        data.word_pieces.save(folder)
     dates = sorted(r["date"] for r in data.records if r.get("date"))
     return {
+        **({"word_pieces": data.word_pieces.tag} if data.word_pieces is not None else {}),
         "articles": len(data.records),
         "sentences": len(data.sentences),
         "chunks": len(data.chunk_bm25),
@@ -139,6 +176,9 @@ class SearchIndex:
     bm25: BM25Index
     vectors: VectorIndex
     chunk_bm25: BM25Index | None = None
+    # Every segment's WordPieceTable (one sequence by global id) when all keep them by one tokenizer.
+    pieces: Sequence[np.ndarray] | None = None
+    pieces_tag: str | None = None
 
     def __post_init__(self):
         self._article = lru_cache(maxsize=4096)(self.articles.__getitem__)
@@ -196,6 +236,13 @@ class SearchIndex:
     def term_presence(self, tokens: list[str], ids: np.ndarray) -> np.ndarray:
         return self.bm25.term_presence(tokens, ids)
 
+    def word_pieces(self, ids: np.ndarray, tag: str) -> list[np.ndarray] | None:
+        """The stored word pieces of the chosen sentences by the tokenizer ``tag`` names; None
+        when a segment keeps none or another tokenizer's (the term matcher then tokenises)."""
+        if self.pieces is None or tag != self.pieces_tag:
+            return None
+        return [self.pieces[int(i)] for i in ids]
+
     def text(self, sentence_id: int) -> str:
         return self.texts[sentence_id]
 
@@ -245,6 +292,7 @@ class LoadedSegment:
     vectors: Any
     deleted_sentences: np.ndarray | None
     deleted_chunks: np.ndarray | None
+    pieces: WordPieceTable | None = None
 
 
 def load_segment(path: Path, entry: dict[str, Any]) -> LoadedSegment:
@@ -262,6 +310,7 @@ def load_segment(path: Path, entry: dict[str, Any]) -> LoadedSegment:
         vectors=load_part(path, entry["vectors"]),
         deleted_sentences=deleted_sentences,
         deleted_chunks=deleted_chunks,
+        pieces=WordPieceTable.load(path, entry["word_pieces"]) if entry.get("word_pieces") else None,
     )
 
 
@@ -274,6 +323,9 @@ def _join(segments: list[LoadedSegment], entries: list[dict[str, Any]], manifest
         "sentence_position": [s.arrays["sentence_position"] for s in segments],
     }
     single = len(segments) == 1
+    tables = [s.pieces for s in segments]
+    tags = {t.tag if t is not None else None for t in tables}
+    kept = len(tags) == 1 and None not in tags
     return SearchIndex(
         manifest=manifest,
         articles=segments[0].records if single else Concatenated([s.records for s in segments]),
@@ -281,6 +333,8 @@ def _join(segments: list[LoadedSegment], entries: list[dict[str, Any]], manifest
         bm25=BM25Index([s.bm25 for s in segments], [s.deleted_sentences for s in segments]),
         chunk_bm25=BM25Index([s.chunk_bm25 for s in segments], [s.deleted_chunks for s in segments]),
         vectors=VectorIndex([s.vectors for s in segments], [s.deleted_sentences for s in segments]),
+        pieces=(tables[0] if single else Concatenated(tables)) if kept else None,
+        pieces_tag=tables[0].tag if kept else None,
         **{
             name: np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, dtype=np.int32)
             for name, parts in arrays.items()

@@ -12,7 +12,7 @@ import numpy as np
 from retrieval.bm25 import Postings
 from retrieval.embedding_text import embedding_text
 from retrieval.lead import split_dateline
-from retrieval.search_index import SegmentData
+from retrieval.search_index import SegmentData, WordPieceTable
 from retrieval.split import SentenceSplitter, chunk_ids
 from retrieval.tokenize import Tokenizer
 from retrieval.vectors import EF_CONSTRUCTION, EF_SEARCH, FLAT, HNSW, HNSW_M, build_part
@@ -55,8 +55,12 @@ class SegmentBuilder:
         hnsw_m: int = HNSW_M,
         ef_construction: int = EF_CONSTRUCTION,
         ef_search: int = EF_SEARCH,
+        pieces=None,
     ):
+        """``pieces``: a term matcher (retrieval/term_match.py ``index_pieces``) whose word pieces
+        of each sentence's embedding text the segment keeps; None keeps none."""
         self.embed = embed
+        self.pieces = pieces
         self.splitter = SentenceSplitter(min_sentence_chars)
         self.tokenizer = Tokenizer()
         self.vector_index = vector_index
@@ -119,7 +123,11 @@ class SegmentBuilder:
         clock = self._tick("bm25", clock)
         kind = vector_kind(self.vector_index, len(sentences), self.hnsw_min)
         part = build_part(vectors, kind, **self.hnsw)
-        self._tick("vectors", clock)
+        clock = self._tick("vectors", clock)
+        pieces = None
+        if self.pieces is not None:
+            pieces = WordPieceTable.build(self.pieces.piece_ids(embed_texts), self.pieces.tag)
+            self._tick("word pieces", clock)
         return SegmentData(
             records=split.records,
             article_texts=split.texts,
@@ -129,4 +137,5 @@ class SegmentBuilder:
             chunk_bm25=chunk_bm25,
             vectors=part,
             params={"hnsw": self.hnsw} if kind == HNSW else {},
+            word_pieces=pieces,
         )

@@ -21,6 +21,7 @@ from retrieval.search_index import ARTICLE_TEXTS, ARTICLES, live_articles, read_
 from retrieval.segment_builder import SegmentBuilder, SplitArticles
 from retrieval.split import SentenceSplitter
 from retrieval.store import SEGMENTS, Generation, IndexStore, StoreError, StoreMissing
+from retrieval.term_match import index_pieces
 from retrieval.tokenize import Tokenizer
 from retrieval.vector_source import VectorSource
 
@@ -187,6 +188,7 @@ class SegmentWriter:
             hnsw_m=get("retrieval", "hnsw_m"),
             ef_construction=get("retrieval", "hnsw_ef_construction"),
             ef_search=get("retrieval", "hnsw_ef_search"),
+            pieces=index_pieces(self.model_name),
         )
         split = builder.split([r for r, _ in added], [t for _, t in added])
         self.needed = _estimate_bytes(split, self.vectors.dim or 384)

@@ -12,6 +12,7 @@ inside the right paragraph more often than BM25, coverage or the sentence vector
 
 from __future__ import annotations
 
+import hashlib
 import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -28,8 +29,10 @@ MINILM_NAMES = (MINILM, MINILM_INT8)
 class TermMatcher:
     """Scores sentences by IDF-weighted best word-piece cosine to the question's words."""
 
-    def __init__(self, tokenizer, embeddings: np.ndarray):
-        """``tokenizer``: a `tokenizers.Tokenizer`; ``embeddings``: its (vocabulary, dim) table."""
+    def __init__(self, tokenizer, embeddings: np.ndarray, tag: str | None = None):
+        """``tokenizer``: a `tokenizers.Tokenizer`; ``embeddings``: its (vocabulary, dim) table;
+        ``tag`` names the tokenizer when segments may store its word pieces (``index_pieces``)."""
+        self.tag = tag
         self._tokenizer = tokenizer
         self._tokenizer.no_truncation()
         self._tokenizer.no_padding()
@@ -71,7 +74,9 @@ class TermMatcher:
         with safe_open(str(folder / "model.safetensors"), "np") as weights:
             name = next(k for k in weights.keys() if k.endswith("word_embeddings.weight"))
             table = weights.get_tensor(name)
-        return cls(Tokenizer.from_file(str(folder / "tokenizer.json")), table)
+        vocabulary = (folder / "tokenizer.json").read_bytes()
+        tag = f"wordpiece-{hashlib.sha256(vocabulary).hexdigest()[:16]}"
+        return cls(Tokenizer.from_str(vocabulary.decode("utf-8")), table, tag)
 
     def _encode(self, texts: Sequence[str]):
         with self._lock:
@@ -99,16 +104,17 @@ class TermMatcher:
     def sentence_pieces(self, sentences: Sequence[str], keys: Sequence[int] | None = None) -> list[np.ndarray]:
         """Word-piece ids of each sentence, remembered by ``keys`` (sentence ids) when given."""
         if keys is None:
-            return self._piece_ids(sentences)
+            return self.piece_ids(sentences)
         missing = [i for i, key in enumerate(keys) if key not in self._pieces]
         if missing:
             if len(self._pieces) + len(missing) > CACHE_SIZE:
                 self._pieces.clear()
-            for i, ids in zip(missing, self._piece_ids([sentences[i] for i in missing])):
+            for i, ids in zip(missing, self.piece_ids([sentences[i] for i in missing])):
                 self._pieces[keys[i]] = ids
         return [self._pieces[key] for key in keys]
 
-    def _piece_ids(self, sentences: Sequence[str]) -> list[np.ndarray]:
+    def piece_ids(self, sentences: Sequence[str]) -> list[np.ndarray]:
+        """Word-piece ids of each text (no special tokens), as ``scores`` compares them."""
         if self._fast is not None:
             return self._fast.encode(sentences)
         return [np.asarray(e.ids, dtype=np.int64) for e in self._encode(sentences)]
@@ -119,12 +125,16 @@ class TermMatcher:
         sentences: Sequence[str],
         word_weight: Callable[[str], float],
         keys: Sequence[int] | None = None,
+        pieces: tuple[np.ndarray, np.ndarray] | None = None,
+        stored: Sequence[np.ndarray] | None = None,
     ) -> np.ndarray:
-        """One score in [-1, 1] per sentence; zeros when the question has no weighted word."""
-        query_ids, weights = self.question_pieces(question, word_weight)
+        """One score in [-1, 1] per sentence; zeros when the question has no weighted word.
+        ``pieces``: the question's ``question_pieces``, when already taken; ``stored``: the
+        sentences' word pieces as the index keeps them (then ``sentences`` is not read)."""
+        query_ids, weights = pieces if pieces is not None else self.question_pieces(question, word_weight)
         if not len(query_ids) or not len(sentences):
             return np.zeros(len(sentences))
-        pieces = self.sentence_pieces(sentences, keys)
+        pieces = stored if stored is not None else self.sentence_pieces(sentences, keys)
         lengths = np.array([len(p) for p in pieces])
         if not lengths.sum():
             return np.zeros(len(sentences))
@@ -137,6 +147,20 @@ class TermMatcher:
         best = np.maximum.reduceat(similarity, np.minimum(starts, len(similarity) - 1), axis=0)
         best[lengths == 0] = 0.0
         return (best * weights).sum(axis=1) / weights.sum()
+
+
+_INDEX_MATCHERS: dict[str, TermMatcher] = {}
+
+
+def index_pieces(model: str) -> TermMatcher | None:
+    """The matcher whose word pieces a segment stores for each sentence, so that questions
+    read them instead of tokenising every candidate (about 7 ms a question at 100k sentences);
+    None for models whose matcher comes from the loaded model rather than a known folder."""
+    if model not in MINILM_NAMES:
+        return None
+    if model not in _INDEX_MATCHERS:
+        _INDEX_MATCHERS[model] = TermMatcher.from_folder(_minilm_folder())
+    return _INDEX_MATCHERS[model]
 
 
 def _minilm_folder() -> Path:

@@ -101,3 +101,43 @@ def test_cli_shows_syndicated_copies_as_reported_by_n_sources_first_on_date():
         also_in=2,
     )
     assert "reported by 3 sources, first on 2024-05-01" in render_text(Answer("q", [copy]))
+
+
+def test_the_question_is_encoded_beside_the_lexical_search_and_its_errors_reach_the_caller(answerer):
+    """Encoding runs on the worker thread (retrieval/question_vector.py): the answer is the one a
+    vector encoded in line gives, and an encoder that fails makes ``ask`` fail with its error."""
+    import threading
+
+    import numpy as np
+
+    from retrieval.question_vector import encode_soon
+
+    question = "how many troops to Poland?"
+    want = answerer.encoder.encode([question])[0]
+    assert np.array_equal(encode_soon(answerer.encoder, question).result(), want)
+
+    seen_on: list[str] = []
+    real = answerer.encoder
+
+    class Recording:
+        dim = real.dim
+
+        def encode(self, texts, progress=None):
+            seen_on.append(threading.current_thread().name)
+            return real.encode(texts)
+
+    before = answerer.ask(question)
+    answerer.encoder = Recording()
+    after = answerer.ask(question)
+    assert seen_on and seen_on[0].startswith("newsdesk-encode")
+    assert [e.sentence_id for e in after.evidence] == [e.sentence_id for e in before.evidence]
+
+    class Broken:
+        dim = real.dim
+
+        def encode(self, texts, progress=None):
+            raise RuntimeError("encoder down")
+
+    answerer.encoder = Broken()
+    with pytest.raises(RuntimeError, match="encoder down"):
+        answerer.ask(question)

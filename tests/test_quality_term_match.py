@@ -33,3 +33,40 @@ def test_exact_words_match_fully_and_stopword_only_questions_score_zero():
     matcher = _matcher()
     assert matcher.scores("troops Poland", ["troops in Poland"], _idf)[0] == pytest.approx(1.0)
     assert list(matcher.scores("how many to the", ["troops in Poland"], _idf)) == [0.0]
+
+
+@pytest.mark.model
+def test_segments_keep_word_pieces_so_questions_never_tokenise_candidates(tmp_path):
+    """A MiniLM index stores each sentence's word pieces (of its title-led embedding text); the
+    feature ranking reads them, and scores exactly as tokenising at question time does."""
+    from retrieval.answer import open_answerer
+    from retrieval.config import Settings
+    from retrieval.indexer import Indexer
+    from retrieval.rerank import _titled
+
+    (tmp_path / "news").mkdir()
+    (tmp_path / "news" / "poland.txt").write_text(
+        "date 2022-02-02\nTitle: Troops head east\n\nAbout 1,700 soldiers of the 82nd Airborne will deploy to Poland. "
+        "The weather in Rzeszów was cold. Officials said more units could follow within days.\n",
+        encoding="utf-8",
+    )
+    settings = Settings.load(overrides={"index": {"dir": str(tmp_path / "index")}, "rerank": {"cross_encoder": ""}})
+    Indexer(settings, progress=False).index_paths([tmp_path / "news"])
+    (segment,) = (tmp_path / "index" / "segments").iterdir()
+    assert (segment / "word_pieces.npy").is_file() and (segment / "word_piece_offsets.npy").is_file()
+
+    answerer = open_answerer(settings)
+    index, matcher = answerer.index, answerer.reranker.matcher
+    ids = np.arange(index.size)
+    stored = index.word_pieces(ids, matcher.tag)
+    titled = [_titled(index, int(i), index.text(int(i))) for i in ids]
+    assert [list(p) for p in stored] == [list(p) for p in matcher.piece_ids(titled)]
+    assert index.word_pieces(ids, "another-tokenizer") is None
+
+    question = "how many troops to Poland?"
+    weight = answerer.reranker._word_weight(index, answerer.tokenizer)
+    assert np.array_equal(
+        matcher.scores(question, titled, weight, stored=stored), matcher.scores(question, titled, weight)
+    )
+    top = answerer.ask(question).evidence[0]
+    assert "1,700 soldiers" in top.text
