@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from enum import Enum
+from functools import lru_cache
 
 
 class AnswerType(str, Enum):
@@ -103,6 +104,8 @@ _NAME_WORD = rf"[{_UPPER}](?:[^\W\d_]|['’.-])+"
 _NAME_SPAN = re.compile(
     rf"\b{_NAME_WORD}(?:\s+(?:of\s+|de\s+|da\s+|do\s+|dos\s+|del\s+|van\s+|von\s+|bin\s+|al-)?{_NAME_WORD})*"
 )
+_NON_SPACE = re.compile(r"\S+")
+_WORD_CHARS = re.compile(r"\w+")
 _QUOTES = " \"'“‘(—–-"
 _SENTENCE_OPENERS = frozenset(
     "The A An He She It They We I This That These Those There His Her Its Their Our But And So Yet In On At "
@@ -187,11 +190,11 @@ def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tupl
     elif kind is AnswerType.DATE:
         yield from ((m.start(), m.end()) for m in _DATE_SPAN.finditer(sentence) if m.group(0).lower() not in asked)
     else:
-        asked_words = set(re.findall(r"\w+", asked))
+        asked_words = _words_of(asked)
         for match in _NAME_SPAN.finditer(sentence):
             # Word spans inside the match; titles the question already gives are trimmed
             # ("Pentagon Press Secretary John Kirby" answers "who is the Pentagon press secretary?").
-            words = [(m.start() + match.start(), m.end() + match.start()) for m in re.finditer(r"\S+", match.group(0))]
+            words = [m.span() for m in _NON_SPACE.finditer(sentence, match.start(), match.end())]
             # A capitalised opener ("The", "We") at the start of the sentence or of a quote is no name.
             opens = not sentence[: match.start()].strip(_QUOTES) or sentence[: match.start()].rstrip()[-1:] in _QUOTES
             first = sentence[words[0][0] : words[0][1]].rstrip(",")
@@ -214,7 +217,7 @@ def _iter_spans(sentence: str, kind: AnswerType, question: str) -> Iterator[tupl
             yield start, end
 
 
-def _no_name_edge(word: str, asked_words: set[str]) -> bool:
+def _no_name_edge(word: str, asked_words: frozenset[str]) -> bool:
     """Whether a word at the edge of a capitalised run is left out of the name: the question
     gives it, or it is a month, a weekday or a contraction."""
     bare = word.rstrip(".,;:")
@@ -235,7 +238,13 @@ def _trim_end(sentence: str, start: int, end: int) -> int:
     return end
 
 
-def _asked(word: str, asked_words: set[str]) -> bool:
+def _asked(word: str, asked_words: frozenset[str]) -> bool:
     """Whether every part of a word already appears in the question."""
-    parts = re.findall(r"\w+", word.lower())
-    return all(part in asked_words for part in parts)
+    return _words_of(word.lower()) <= asked_words
+
+
+@lru_cache(maxsize=4096)
+def _words_of(text: str) -> frozenset[str]:
+    """The ``\\w+`` words of a lower-cased text: a question's are read once for all its
+    candidates, and a name word's once for every sentence it appears in."""
+    return frozenset(_WORD_CHARS.findall(text))
