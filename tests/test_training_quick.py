@@ -33,6 +33,21 @@ def test_each_question_gets_its_answer_sentence_first_and_never_a_gold_sentence_
         assert not gold & set(example.texts[1:])
 
 
+def test_unanswerable_examples_ask_the_question_of_its_story_without_any_answer_sentence():
+    paragraphs = read_squad([TRAIN])
+    plain = build_examples(paragraphs, negatives=7)
+    mixed = build_examples(paragraphs, negatives=7, unanswerable=0.5)
+    assert [e for e in mixed if e.answerable] == plain  # the answerable examples do not move
+    missing = [e for e in mixed if not e.answerable]
+    assert 0.4 * len(plain) < len(missing) < 0.6 * len(plain)
+    by_question = {q: (p, starts) for p in paragraphs for q, starts in p.questions}
+    for example in missing:
+        para, starts = by_question[example.question]
+        gold = {para.sentences[i] for i in (para.holding(s) for s in starts) if i is not None}
+        assert not gold & set(example.texts) and len(set(example.texts)) == len(example.texts) == 8
+        assert set(para.sentences) & set(example.texts)  # near misses: its own paragraph's other sentences
+
+
 def test_selection_tasks_mark_the_sentence_holding_the_answer():
     paragraphs = read_squad([HELDOUT])
     question, sentences, gold = next(selection_tasks(paragraphs, "article"))
@@ -70,3 +85,44 @@ def test_quick_training_lowers_the_loss_and_exports_a_model_newsdesk_loads(tmp_p
         "Who founded the university?", ["The university was founded by Edward Sorin.", "The library holds many books."]
     )
     assert scores.shape == (2,)
+
+
+@pytest.mark.model
+def test_the_no_answer_loss_pushes_a_list_without_answer_down_and_the_answer_up():
+    """--unanswerable adds a "no answer" logit fixed at 0 to every list: a step on a list
+    without its answer lowers its best score, and on an answerable list lifts the answer."""
+    import types
+
+    import torch
+
+    from training.data import Example
+    from training.train import _step, load_start, score_pairs
+
+    torch.manual_seed(0)
+    shipped = Path(__file__).resolve().parent.parent / "models" / "reranker-minilm-l6-qa"
+    model, tokenizer = load_start(str(shipped))
+    answered = Example(
+        "Who founded the university?",
+        ("The university was founded by Edward Sorin.", "The library holds many books.", "It rained all week."),
+    )
+    missing = Example(
+        "When did the war end?",
+        ("The war was long and costly.", "Many soldiers died in the fighting.", "The library holds many books."),
+        answerable=False,
+    )
+    args = types.SimpleNamespace(max_length=48, unanswerable=0.5)
+
+    def best(example: Example) -> tuple[float, float]:
+        scores = score_pairs(model, tokenizer, example.question, list(example.texts), 48, "cpu")
+        return scores[0], max(scores)
+
+    (answer_before, _), (_, missing_before) = best(answered), best(missing)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-5)
+    model.train()
+    for _ in range(3):
+        loss = _step(model, tokenizer, [answered, missing], args, "cpu")
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    (answer_after, _), (_, missing_after) = best(answered), best(missing)
+    assert missing_after < missing_before and answer_after > answer_before

@@ -5,6 +5,11 @@ Each question becomes one listwise example: the sentence holding its first answe
 sentences from other paragraphs of the same article until there are ``negatives``. A
 sentence holding any of the question's gold answers is never a negative. Sentences are cut
 with the model card's regex, so the recipe reproduces the shipped model.
+
+With ``unanswerable`` > 0, that share of the questions is also asked a second time of the
+same sentences without every sentence that holds an answer (SQuAD 2.0's idea: a question
+about the paragraph's story that the paragraph does not answer). Those examples have no
+positive; the loss then asks every candidate to score below the "no answer" logit.
 """
 
 from __future__ import annotations
@@ -22,10 +27,12 @@ SENTENCE_END = re.compile(r"(?<=[.!?])([\"\u201d')\]]?)\s+")
 
 @dataclass(frozen=True)
 class Example:
-    """One question with its candidate sentences; ``texts[0]`` is the positive."""
+    """One question with its candidate sentences; ``texts[0]`` is the positive unless the
+    example is ``answerable=False`` (no candidate answers)."""
 
     question: str
     texts: tuple[str, ...]
+    answerable: bool = True
 
 
 @dataclass(frozen=True)
@@ -86,10 +93,16 @@ def read_squad(paths: list[Path]) -> list[Paragraph]:
 
 
 def build_examples(
-    paragraphs: list[Paragraph], negatives: int = 7, same_paragraph: int = 5, seed: int = 0
+    paragraphs: list[Paragraph],
+    negatives: int = 7,
+    same_paragraph: int = 5,
+    seed: int = 0,
+    unanswerable: float = 0.0,
 ) -> list[Example]:
-    """One listwise example per answerable question (see the module docstring)."""
+    """One listwise example per answerable question, and an unanswerable one for a share
+    ``unanswerable`` of them (see the module docstring)."""
     rng = random.Random(seed)
+    spare = random.Random(seed + 1)  # its own stream, so the answerable examples stay the same
     by_article: dict[int, list[int]] = {}
     for i, para in enumerate(paragraphs):
         by_article.setdefault(para.article, []).append(i)
@@ -108,6 +121,18 @@ def build_examples(
             if len(texts) < negatives + 1:  # an article of one short paragraph: borrow from anywhere
                 texts += _others(paragraphs, range(len(paragraphs)), p_index, negatives + 1 - len(texts), rng, texts)
             examples.append(Example(question, tuple(texts)))
+            if unanswerable and spare.random() < unanswerable:
+                missing = [para.sentences[i] for i in same[:same_paragraph]]
+                missing = list(dict.fromkeys(t for t in missing if t != para.sentences[positive]))
+                missing += _others(
+                    paragraphs,
+                    by_article[para.article],
+                    p_index,
+                    negatives + 1 - len(missing),
+                    spare,
+                    missing + texts[:1],
+                )
+                examples.append(Example(question, tuple(missing[: negatives + 1]), answerable=False))
     return examples
 
 

@@ -53,6 +53,16 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         choices=["paragraph", "article"],
         help="candidate sets measured (see training/data.py)",
     )
+    parser.add_argument(
+        "--unanswerable",
+        type=float,
+        default=0.0,
+        help="share of questions also asked without their answer sentences; the loss gains a "
+        '"no answer" logit fixed at 0, so a score above 0 means "answers" (0: the shipped recipe)',
+    )
+    parser.add_argument(
+        "--freeze-layers", type=int, default=0, help="keep the embeddings and the first N layers fixed (CPU runs)"
+    )
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument(
         "--quick",
@@ -81,9 +91,16 @@ def main(argv: list[str] | None = None) -> dict:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     model, tokenizer = load_start(args.start, args.layers)
     model.to(device)
+    if args.freeze_layers:
+        _freeze(model, args.freeze_layers)
     teacher = load_teacher(args.teacher, device) if args.teacher else None
 
-    examples = build_examples(read_squad([Path(p) for p in args.data]), negatives=args.negatives, seed=args.seed)
+    examples = build_examples(
+        read_squad([Path(p) for p in args.data]),
+        negatives=args.negatives,
+        seed=args.seed,
+        unanswerable=args.unanswerable,
+    )
     examples = [e for e in examples if len(e.texts) == args.negatives + 1]
     if args.max_questions:
         examples = examples[: args.max_questions]
@@ -161,10 +178,22 @@ def load_teacher(folder: str, device: str):
     return teacher.eval()
 
 
+def _freeze(model, layers: int) -> None:
+    """Keep the embeddings and the first ``layers`` transformer layers as they are: a CPU run
+    then spends its backward passes on the top of the network only."""
+    for param in model.bert.embeddings.parameters():
+        param.requires_grad = False
+    for layer in model.bert.encoder.layer[:layers]:
+        for param in layer.parameters():
+            param.requires_grad = False
+
+
 def _param_groups(model, weight_decay: float) -> list[dict]:
     """No weight decay on biases and LayerNorm weights (the usual BERT fine-tuning recipe)."""
     decay, plain = [], []
     for name, param in model.named_parameters():
+        if not param.requires_grad:
+            continue
         (plain if param.ndim < 2 or "LayerNorm" in name else decay).append(param)
     return [{"params": decay, "weight_decay": weight_decay}, {"params": plain, "weight_decay": 0.0}]
 
@@ -180,11 +209,21 @@ def _step(model, tokenizer, batch, args, device, teacher=None):
     ).to(device)
     with torch.autocast(device_type=device, dtype=torch.bfloat16, enabled=device == "cuda"):
         logits = model(**encoded).logits.float().view(len(batch), -1)
-        loss = F.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long, device=device))
+        if args.unanswerable:
+            # A "no answer" logit fixed at 0 beside each list: the answer must score above it,
+            # and a list without an answer puts it first.
+            logits = torch.cat([logits, torch.zeros(len(batch), 1, device=device)], dim=1)
+            target = [0 if e.answerable else logits.shape[1] - 1 for e in batch]
+        else:
+            target = [0] * len(batch)
+        loss = F.cross_entropy(logits, torch.tensor(target, dtype=torch.long, device=device))
         if teacher is None:
             return loss
         with torch.no_grad():
-            target = F.softmax(teacher(**encoded).logits.float().view(len(batch), -1), dim=-1)
+            taught = teacher(**encoded).logits.float().view(len(batch), -1)
+            if args.unanswerable:
+                taught = torch.cat([taught, torch.zeros(len(batch), 1, device=device)], dim=1)
+            target = F.softmax(taught, dim=-1)
     distil = F.kl_div(F.log_softmax(logits, dim=-1), target, reduction="batchmean")
     return (1 - args.distil_weight) * loss + args.distil_weight * distil
 
@@ -224,7 +263,26 @@ def evaluate(model, tokenizer, paragraphs, args, device: str) -> dict[str, float
                 break
         result[f"hit1_{scope}"] = round(hits / max(n, 1), 4)
     result["questions"] = n
+    if args.unanswerable:
+        result.update(no_answer(model, tokenizer, paragraphs, args, device))
     return result
+
+
+def no_answer(model, tokenizer, paragraphs, args, device: str) -> dict[str, float]:
+    """How often the best score of a question's paragraph is below 0 (the "no answer" logit):
+    with the answer sentences (wrongly declined) and without them (rightly declined)."""
+    wrong = right = n = 0
+    for question, sentences, gold in selection_tasks(paragraphs, "paragraph"):
+        scores = score_pairs(model, tokenizer, question, sentences, args.max_length, device)
+        rest = [s for i, s in enumerate(scores) if i not in gold]
+        if not rest:
+            continue
+        wrong += max(scores) < 0
+        right += max(rest) < 0
+        n += 1
+        if args.eval_questions and n >= args.eval_questions:
+            break
+    return {"declined_answerable": round(wrong / max(n, 1), 4), "declined_unanswerable": round(right / max(n, 1), 4)}
 
 
 def _mean(values: list[float]) -> float:
