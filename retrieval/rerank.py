@@ -78,7 +78,7 @@ class FeatureReranker:
         # PYTHONHASHSEED, and float addition is not associative).
         idf = {t: index.idf(t) for t in sorted(set(question_tokens))}
         word_weight = self._word_weight(index, tokenizer)
-        pieces = self.matcher.question_pieces(question, word_weight) if self.matcher is not None else None
+        query_pieces = self.matcher.question_pieces(question, word_weight) if self.matcher is not None else None
         query_vector = vector_of(query_vector)
         dense_ids, _ = index.dense_top(query_vector, n_candidates, allowed)
         pool = set(dense_ids.tolist())
@@ -100,7 +100,7 @@ class FeatureReranker:
             titled = _TitledTexts(index, ids, texts)  # built only for sentences not seen before
             stored = index.word_pieces(ids, self.matcher.tag) if self.matcher.tag else None
             features["match"] = self.matcher.scores(
-                question, titled, word_weight, keys=[int(i) for i in ids], pieces=pieces, stored=stored
+                question, titled, word_weight, keys=[int(i) for i in ids], query=query_pieces, stored=stored
             )
         else:
             # No embedding table (the hashing test encoder): exact terms, IDF-weighted, i.e. BM25.

@@ -125,13 +125,13 @@ class TermMatcher:
         sentences: Sequence[str],
         word_weight: Callable[[str], float],
         keys: Sequence[int] | None = None,
-        pieces: tuple[np.ndarray, np.ndarray] | None = None,
+        query: tuple[np.ndarray, np.ndarray] | None = None,
         stored: Sequence[np.ndarray] | None = None,
     ) -> np.ndarray:
         """One score in [-1, 1] per sentence; zeros when the question has no weighted word.
-        ``pieces``: the question's ``question_pieces``, when already taken; ``stored``: the
+        ``query``: the question's ``question_pieces``, when already taken; ``stored``: the
         sentences' word pieces as the index keeps them (then ``sentences`` is not read)."""
-        query_ids, weights = pieces if pieces is not None else self.question_pieces(question, word_weight)
+        query_ids, weights = query if query is not None else self.question_pieces(question, word_weight)
         if not len(query_ids) or not len(sentences):
             return np.zeros(len(sentences))
         pieces = stored if stored is not None else self.sentence_pieces(sentences, keys)
