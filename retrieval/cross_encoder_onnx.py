@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from retrieval.onnx_cache import INT8_RECIPE, OPSET, cache_dir, cached_graph, export_graph, quantise
+from retrieval.onnx_cache import cached_graph, export_graph, graph_path, quantise
 
 # Largest logit difference from PyTorch an export may show on the probe pairs.
 EXPORT_TOLERANCE = 1e-3
@@ -36,8 +36,7 @@ def onnx_session(folder: Path, weights_sha256: str, precision: str, threads: int
 
     from retrieval.cross_encoder import RerankModelError
 
-    tag = INT8_RECIPE if precision == "int8" else precision
-    path = cache_dir() / f"{folder.name}-{weights_sha256[:16]}-{tag}-opset{OPSET}.onnx"
+    path = graph_path(f"{folder.name}-{weights_sha256[:16]}", precision)
     cached_graph(path, lambda out: _export(folder, out, precision, tokenizer))
     options = ort.SessionOptions()
     options.intra_op_num_threads = max(0, int(threads))

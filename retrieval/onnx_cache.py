@@ -30,6 +30,13 @@ def cache_dir() -> Path:
     return Path(base).expanduser() / "newsdesk"
 
 
+def graph_path(stem: str, precision: str) -> Path:
+    """Where the graph of ``stem`` (a model and its weights' digest) in ``precision`` is cached;
+    an int8 graph's name carries the quantisation recipe."""
+    tag = INT8_RECIPE if precision == "int8" else precision
+    return cache_dir() / f"{stem}-{tag}-opset{OPSET}.onnx"
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

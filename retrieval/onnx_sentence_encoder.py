@@ -21,7 +21,7 @@ import numpy as np
 
 from retrieval.cross_encoder_onnx import pad_pairs
 from retrieval.embed import MINILM, EncoderError, SentenceTransformerEncoder
-from retrieval.onnx_cache import INT8_RECIPE, OPSET, cache_dir, cached_graph, export_graph, quantise, sha256_of
+from retrieval.onnx_cache import cached_graph, export_graph, graph_path, quantise, sha256_of
 
 # Largest difference from sentence-transformers' vectors an export may show on the probes.
 EXPORT_TOLERANCE = 1e-4
@@ -87,11 +87,12 @@ class OnnxSentenceEncoder:
         self.tokenizer.enable_truncation(limit)
         weights = next(self.folder / n for n in WEIGHTS if (self.folder / n).is_file())
         tag = "minilm" if name == MINILM else self.folder.name
-        path = cache_dir() / f"sentence-{tag}-{sha256_of(weights)[:16]}-opset{OPSET}.onnx"
+        stem = f"sentence-{tag}-{sha256_of(weights)[:16]}"
+        path = graph_path(stem, "float32")
         try:
             cached_graph(path, lambda out: _export(self, out))
             if precision == "int8":
-                source, path = path, path.with_name(path.name.replace(f"-opset{OPSET}", f"-{INT8_RECIPE}-opset{OPSET}"))
+                source, path = path, graph_path(stem, "int8")
                 cached_graph(path, lambda out: _quantise_checked(self, source, out))
         except OSError as exc:
             raise EncoderError(
@@ -150,7 +151,7 @@ def _export(encoder: OnnxSentenceEncoder, path: Path) -> None:
         graph = Path(work) / "sentence.onnx"
         export_graph(Pooled().eval(), graph, "vectors")
         session = ort.InferenceSession(str(graph), providers=["CPUExecutionProvider"])
-        got = session.run(None, pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE))))[0]
+        got = session.run(None, _probe_feeds(encoder))[0]
         want = reference.encode(list(PROBE))
         if float(np.abs(got - want).max()) > EXPORT_TOLERANCE:
             raise EncoderError(
@@ -164,7 +165,7 @@ def _quantise_checked(encoder: OnnxSentenceEncoder, source: Path, path: Path) ->
     """Quantise the float32 graph ``source`` to int8, check its probe vectors, move it into place."""
     import onnxruntime as ort
 
-    feeds = pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE)))
+    feeds = _probe_feeds(encoder)
     with tempfile.TemporaryDirectory(dir=path.parent, prefix=".export-") as work:
         graph = Path(work) / "int8.onnx"
         quantise(source, graph)
@@ -177,3 +178,8 @@ def _quantise_checked(encoder: OnnxSentenceEncoder, source: Path, path: Path) ->
                 'set [model] query_precision = "float32"'
             )
         os.replace(graph, path)
+
+
+def _probe_feeds(encoder: OnnxSentenceEncoder) -> dict[str, np.ndarray]:
+    """The probe sentences as a graph's inputs: what every export is checked on."""
+    return pad_pairs(encoder.tokenizer.encode_batch(list(PROBE)), range(len(PROBE)))
