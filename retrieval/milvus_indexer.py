@@ -46,6 +46,7 @@ from retrieval.milvus_store import (
     manifest_of,
     read_meta,
     stable_id,
+    term_key,
 )
 from retrieval.segment_builder import SegmentBuilder
 from retrieval.split import SentenceSplitter
@@ -303,7 +304,7 @@ class MilvusWriter:
         ]
         if self._exact:
             for kind, rows in (("sentences", sentences), ("passages", passage_rows)):
-                self._delta.update(f"{kind[0]}:{token}" for row in rows for token in row["toks"])
+                self._delta.update(term_key(kind, token) for row in rows for token in row["toks"])
         self.upsert("sentences", sentences)
         self.upsert("passages", passage_rows)
         self.upsert("articles", articles)
@@ -374,7 +375,7 @@ class MilvusWriter:
         run every stored article's rows are counted, and only theirs)."""
         if self._exact:
             for row in self._rows(kind, [i for i in article_ids if self._stored.get(i)], ["toks"]):
-                self._delta.subtract(f"{kind[0]}:{token}" for token in row["toks"])
+                self._delta.subtract(term_key(kind, token) for token in row["toks"])
 
     def _apply_delta(self) -> None:
         """Add this run's changes to the stored counts; a word no row holds any more is removed."""
@@ -394,7 +395,7 @@ class MilvusWriter:
         counts: Counter[str] = Counter()
         ids = [record["id"] for record in records if int(record["sentences"] or 0)]
         for kind in ROWS:
-            counts.update(f"{kind[0]}:{token}" for row in self._rows(kind, ids, ["toks"]) for token in row["toks"])
+            counts.update(term_key(kind, token) for row in self._rows(kind, ids, ["toks"]) for token in row["toks"])
         self.connection.call("drop the counts", "drop_collection", self.config.name("terms"))
         self.ensure_collections()
         self.upsert("terms", [{"id": k, "df": n, "unused": [0.0, 0.0]} for k, n in counts.items()])

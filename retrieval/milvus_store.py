@@ -178,6 +178,12 @@ def literal(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
+def term_key(kind: str, token: str) -> str:
+    """The ``_terms`` row id of a stored token's document frequency among sentences ("s:") or
+    passages ("p:"); the indexer writes and the reader looks up by this one key."""
+    return f"{kind[0]}:{token}"
+
+
 def clip_bytes(text: str, limit: int = MAX_TEXT_BYTES) -> str:
     encoded = text.encode("utf-8")
     return text if len(encoded) <= limit else encoded[:limit].decode("utf-8", errors="ignore")
@@ -457,7 +463,7 @@ class MilvusSearch:
         if not missing:
             return out
         if self.meta.get("terms_clean") is True:
-            keys = {f"{kind[0]}:{clip_bytes(t, MAX_TOKEN_BYTES)}": t for t in missing}
+            keys = {term_key(kind, clip_bytes(t, MAX_TOKEN_BYTES)): t for t in missing}
             rows = self.connection.call(
                 "read word counts", "get", self._names["terms"], ids=list(keys), output_fields=["df"]
             )
