@@ -212,7 +212,7 @@ def _step(model, tokenizer, batch, args, device, teacher=None):
         if args.unanswerable:
             # A "no answer" logit fixed at 0 beside each list: the answer must score above it,
             # and a list without an answer puts it first.
-            logits = torch.cat([logits, torch.zeros(len(batch), 1, device=device)], dim=1)
+            logits = _with_no_answer(logits)
             target = [0 if e.answerable else logits.shape[1] - 1 for e in batch]
         else:
             target = [0] * len(batch)
@@ -222,10 +222,17 @@ def _step(model, tokenizer, batch, args, device, teacher=None):
         with torch.no_grad():
             taught = teacher(**encoded).logits.float().view(len(batch), -1)
             if args.unanswerable:
-                taught = torch.cat([taught, torch.zeros(len(batch), 1, device=device)], dim=1)
+                taught = _with_no_answer(taught)
             target = F.softmax(taught, dim=-1)
     distil = F.kl_div(F.log_softmax(logits, dim=-1), target, reduction="batchmean")
     return (1 - args.distil_weight) * loss + args.distil_weight * distil
+
+
+def _with_no_answer(logits):
+    """A list's logits with the "no answer" logit, fixed at 0, appended as the last column."""
+    import torch
+
+    return torch.cat([logits, logits.new_zeros(logits.shape[0], 1)], dim=1)
 
 
 def score_pairs(model, tokenizer, question: str, sentences: list[str], max_length: int, device: str) -> list[float]:
@@ -251,37 +258,42 @@ def score_pairs(model, tokenizer, question: str, sentences: list[str], max_lengt
 
 
 def evaluate(model, tokenizer, paragraphs, args, device: str) -> dict[str, float]:
-    """Sentence-selection hit@1 among the paragraph's and among the article's sentences."""
+    """Sentence-selection hit@1 among the paragraph's and among the article's sentences, and
+    with ``--unanswerable`` the no-answer shares from the same paragraph scores."""
     result = {}
+    scored: dict[str, list[tuple[list[float], set[int]]]] = {}
     for scope in args.eval_scopes:
-        hits = n = 0
-        for question, sentences, gold in selection_tasks(paragraphs, scope):
-            scores = score_pairs(model, tokenizer, question, sentences, args.max_length, device)
-            hits += max(range(len(scores)), key=scores.__getitem__) in gold
-            n += 1
-            if args.eval_questions and n >= args.eval_questions:
-                break
-        result[f"hit1_{scope}"] = round(hits / max(n, 1), 4)
-    result["questions"] = n
+        scored[scope] = _scored(model, tokenizer, paragraphs, scope, args, device)
+        hits = sum(max(range(len(scores)), key=scores.__getitem__) in gold for scores, gold in scored[scope])
+        result[f"hit1_{scope}"] = round(hits / max(len(scored[scope]), 1), 4)
+    result["questions"] = len(scored[args.eval_scopes[-1]])
     if args.unanswerable:
-        result.update(no_answer(model, tokenizer, paragraphs, args, device))
+        paragraph = scored.get("paragraph") or _scored(model, tokenizer, paragraphs, "paragraph", args, device)
+        result.update(no_answer(paragraph))
     return result
 
 
-def no_answer(model, tokenizer, paragraphs, args, device: str) -> dict[str, float]:
+def _scored(model, tokenizer, paragraphs, scope: str, args, device: str) -> list[tuple[list[float], set[int]]]:
+    """Each selection task's scores and gold positions, for the first ``--eval-questions``."""
+    out = []
+    for question, sentences, gold in selection_tasks(paragraphs, scope):
+        out.append((score_pairs(model, tokenizer, question, sentences, args.max_length, device), gold))
+        if args.eval_questions and len(out) >= args.eval_questions:
+            break
+    return out
+
+
+def no_answer(scored: list[tuple[list[float], set[int]]]) -> dict[str, float]:
     """How often the best score of a question's paragraph is below 0 (the "no answer" logit):
     with the answer sentences (wrongly declined) and without them (rightly declined)."""
     wrong = right = n = 0
-    for question, sentences, gold in selection_tasks(paragraphs, "paragraph"):
-        scores = score_pairs(model, tokenizer, question, sentences, args.max_length, device)
+    for scores, gold in scored:
         rest = [s for i, s in enumerate(scores) if i not in gold]
         if not rest:
             continue
         wrong += max(scores) < 0
         right += max(rest) < 0
         n += 1
-        if args.eval_questions and n >= args.eval_questions:
-            break
     return {"declined_answerable": round(wrong / max(n, 1), 4), "declined_unanswerable": round(right / max(n, 1), 4)}
 
 
