@@ -53,20 +53,25 @@ def test_the_int8_onnx_model_gives_the_full_models_vectors_within_a_hair():
     assert (np.sum(int8 * full, axis=1) > 0.99).all()
 
 
+QUESTION = "how many US troops to Poland?"
+ANSWER = "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said."
+
+
+def _query_settings(tmp_path, monkeypatch, precision: str):
+    """Settings for the question encoder in ``precision``, its graphs cached under tmp_path."""
+    from retrieval.config import Settings
+
+    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
+    return Settings.load(overrides={"model": {"query_precision": precision}}, env={})
+
+
 @pytest.mark.model
 def test_questions_on_onnx_runtime_get_pytorchs_vectors_and_a_damaged_graph_is_exported_again(tmp_path, monkeypatch):
-    from retrieval.config import Settings
     from retrieval.embed import load_encoder, load_query_encoder
     from retrieval.onnx_sentence_encoder import OnnxSentenceEncoder
 
-    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
-    texts = [
-        "how many US troops to Poland?",
-        "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said.",
-        "x",
-        "how many US troops to Poland?",
-    ]
-    exact = Settings.load(overrides={"model": {"query_precision": "float32"}}, env={})
+    texts = [QUESTION, ANSWER, "x", QUESTION]
+    exact = _query_settings(tmp_path, monkeypatch, "float32")
     want = load_encoder("minilm").encode(texts)
     onnx = load_query_encoder(exact)
     assert isinstance(onnx, OnnxSentenceEncoder) and onnx.dim == 384
@@ -87,14 +92,9 @@ def test_an_int8_question_graph_keeps_the_float_vectors_direction_and_its_own_ca
     from retrieval.config import Settings
     from retrieval.embed import load_encoder, load_query_encoder
 
-    monkeypatch.setenv("NEWSDESK_CACHE_DIR", str(tmp_path / "cache"))
-    texts = [
-        "how many US troops to Poland?",
-        "About 1,700 U.S. soldiers from the 82nd Airborne Division are going to Poland, officials said.",
-        "who won the world cup final in Qatar?",
-    ]
+    texts = [QUESTION, ANSWER, "who won the world cup final in Qatar?"]
+    int8 = load_query_encoder(_query_settings(tmp_path, monkeypatch, "int8"))
     want = load_encoder("minilm").encode(texts)
-    int8 = load_query_encoder(Settings.load(overrides={"model": {"query_precision": "int8"}}, env={}))
     assert int8.precision == "int8"
     got = int8.encode(texts)
     cosine = np.sum(got * want, axis=1)
