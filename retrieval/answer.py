@@ -77,9 +77,13 @@ class Answerer:
         self.report_lag_days = int(settings.get("time", "report_lag_days"))
 
     def with_index(self, index: SentenceSearch) -> Answerer:
-        """The same answerer (settings, encoder, reranker) over another generation of the index."""
+        """The same answerer (settings, encoder, models) over another generation of the index.
+        What it remembers by sentence id starts empty: ids name other sentences once a
+        compaction has renumbered them."""
         other = copy.copy(self)
         other.index = index
+        other.duplicates = self.duplicates.for_new_index()
+        other.reranker = self.reranker.for_new_index()
         return other
 
     def check_question(self, question: str) -> str:

@@ -116,5 +116,9 @@ class NearDuplicates:
         # Folded text, figures and shingles of sentences seen before, by sentence id.
         self._cache: dict[int, _Report] = {}
 
+    def for_new_index(self) -> NearDuplicates:
+        """The same settings with an empty cache, for another generation of the index."""
+        return NearDuplicates(self.threshold)
+
     def tracker(self) -> DuplicateTracker:
         return DuplicateTracker(self.threshold, self._cache)

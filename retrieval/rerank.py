@@ -53,6 +53,11 @@ class FeatureReranker:
         self.type_weights = type_weights or {}
         self.matcher = matcher
 
+    def for_new_index(self) -> FeatureReranker:
+        """The same weights, with a term matcher whose cache of sentence pieces starts empty."""
+        matcher = self.matcher.for_new_index() if self.matcher is not None else None
+        return FeatureReranker(self.weights, self.type_weights, matcher)
+
     def collect(
         self,
         index,

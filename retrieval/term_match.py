@@ -12,6 +12,7 @@ inside the right paragraph more often than BM25, coverage or the sentence vector
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
 from collections.abc import Callable, Sequence
@@ -77,6 +78,13 @@ class TermMatcher:
         vocabulary = (folder / "tokenizer.json").read_bytes()
         tag = f"wordpiece-{hashlib.sha256(vocabulary).hexdigest()[:16]}"
         return cls(Tokenizer.from_str(vocabulary.decode("utf-8")), table, tag)
+
+    def for_new_index(self) -> TermMatcher:
+        """The same tokenizer and table with an empty cache of sentence pieces, for another
+        generation of the index (its sentence ids name other sentences)."""
+        other = copy.copy(self)
+        other._pieces = {}
+        return other
 
     def _encode(self, texts: Sequence[str]):
         with self._lock:

@@ -80,3 +80,25 @@ def test_the_ascii_fast_path_folds_exactly_as_the_general_rule(text):
 def test_sentence_keys_ignore_case_quotes_and_spacing():
     assert sentence_key(' "Fire crews  HELD the line," he said.\t') == "fire crews held the line he said"
     assert sentence_key("Café – “Zürich”") == "café zürich"
+
+
+def test_an_answerer_moved_to_a_new_generation_forgets_what_it_knew_of_the_old_sentence_ids(fake_settings):
+    """Compaction renumbers sentences: after a live reload, copies are still recognised by
+    the new generation's text at each id, never by what the old generation kept there."""
+    troops = "Poland received 300 US troops on Monday, officials said."
+    question = "how many US troops did Poland receive?"
+    indexer = Indexer(fake_settings, progress=False)
+    weather = Article(id="a", text="The weather was mild on Monday. Markets were calm.", date="2024-06-19")
+    wire = Article(id="b", text=f"{troops} The troops came from Germany.", date="2024-06-20", source="Wire")
+    indexer.index_articles([weather, wire])
+    answerer = open_answerer(fake_settings)
+    assert len(answerer.ask(question, k=4).evidence) == 4  # every sentence seen, by its id
+    # Article "a" goes: the segment is rewritten without it, so "b" takes its sentence ids,
+    # and a copy of the wire report arrives.
+    copy = Article(id="c", text=f"{troops} More are due in May.", date="2024-06-22", source="Ledger")
+    indexer.index_articles([wire, copy])
+    fresh = open_answerer(fake_settings)
+    moved = answerer.with_index(fresh.index)
+    want = [(e.sentence_id, e.text, e.also_in) for e in fresh.ask(question).evidence]
+    assert want[0] == (0, troops, 1)  # the copy is counted with the wire report
+    assert [(e.sentence_id, e.text, e.also_in) for e in moved.ask(question).evidence] == want

@@ -35,6 +35,19 @@ def test_exact_words_match_fully_and_stopword_only_questions_score_zero():
     assert list(matcher.scores("how many to the", ["troops in Poland"], _idf)) == [0.0]
 
 
+def test_a_matcher_for_a_new_index_generation_reads_each_id_afresh():
+    """Sentence ids name other sentences after a compaction: the pieces remembered by id stay
+    with the old generation's matcher."""
+    old = _matcher()
+    question = "troops Poland"
+    assert old.scores(question, ["troops in Poland"], _idf, keys=[0])[0] == pytest.approx(1.0)
+    new = old.for_new_index()
+    weather = new.scores(question, ["the weather"], _idf, keys=[0])[0]
+    assert weather == pytest.approx(_matcher().scores(question, ["the weather"], _idf)[0])
+    assert weather < 0.9
+    assert old.scores(question, ["the weather"], _idf, keys=[0])[0] == pytest.approx(1.0)  # still its own
+
+
 @pytest.mark.model
 def test_segments_keep_word_pieces_so_questions_never_tokenise_candidates(tmp_path):
     """A MiniLM index stores each sentence's word pieces (of its title-led embedding text); the
