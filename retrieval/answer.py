@@ -273,6 +273,9 @@ class Answerer:
                 self.candidates,
                 self.passages,
                 allowed,
+                # The evidence stage compares candidates for copies: their reports are read
+                # while the dense search finishes.
+                meanwhile=lambda ids: self.duplicates.remember(ids, self.index.text),
             )
             scores = self.reranker.score(candidates, kind)
             if trace is not None:

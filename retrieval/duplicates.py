@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 _SPACE = re.compile(r"\s+")
@@ -79,14 +80,7 @@ class DuplicateTracker:
     reports: list[_Report] = field(default_factory=list)
 
     def _report(self, text: str, sentence_id: int | None) -> _Report:
-        if sentence_id is None:
-            return _report(text)
-        report = self.cache.get(sentence_id)
-        if report is None:
-            if len(self.cache) >= CACHE_SIZE:
-                self.cache.clear()
-            report = self.cache[sentence_id] = _report(text)
-        return report
+        return _report(text) if sentence_id is None else _cached_report(self.cache, sentence_id, text)
 
     def find(self, text: str, sentence_id: int | None = None) -> int | None:
         """Position of the shown report ``text`` repeats, or None when it is a new one."""
@@ -106,6 +100,15 @@ class DuplicateTracker:
         self.reports.append(self._report(text, sentence_id))
 
 
+def _cached_report(cache: dict[int, _Report], sentence_id: int, text: str) -> _Report:
+    report = cache.get(sentence_id)
+    if report is None:
+        if len(cache) >= CACHE_SIZE:
+            cache.clear()
+        report = cache[sentence_id] = _report(text)
+    return report
+
+
 class NearDuplicates:
     """Settings for recognising copies; ``tracker`` starts a fresh list for one answer."""
 
@@ -119,6 +122,12 @@ class NearDuplicates:
     def for_new_index(self) -> NearDuplicates:
         """The same settings with an empty cache, for another generation of the index."""
         return NearDuplicates(self.threshold)
+
+    def remember(self, ids: Iterable[int], text_of: Callable[[int], str]) -> None:
+        """Read the reports of sentences ``ids`` ahead of the trackers that will compare them
+        (done while a question waits for its dense search)."""
+        for sentence_id in ids:
+            _cached_report(self._cache, sentence_id, text_of(sentence_id))
 
     def tracker(self) -> DuplicateTracker:
         return DuplicateTracker(self.threshold, self._cache)

@@ -16,6 +16,7 @@ seed and held-out news gold sets (docs/quality.md).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,7 +24,7 @@ import numpy as np
 from retrieval.answer_types import AnswerType, has_answer_span
 from retrieval.backend import Allowance
 from retrieval.embedding_text import embedding_text
-from retrieval.question_vector import QueryVector, vector_of
+from retrieval.question_vector import QueryVector, with_vector_soon
 from retrieval.term_match import TermMatcher
 
 FEATURES = ("bm25", "dense", "passage", "coverage", "type", "match", "context")
@@ -69,14 +70,21 @@ class FeatureReranker:
         n_candidates: int,
         n_passages: int,
         allowed: Allowance | None = None,
+        meanwhile: Callable[[list[int]], None] | None = None,
     ) -> Candidates:
         """Gather candidates from sentence BM25, dense search and the best passages, then featurise.
 
         With ``allowed`` (a date or source filter) every source of candidates looks only at the
-        allowed sentences and passages, so a narrow period still gets its own best sentences."""
+        allowed sentences and passages, so a narrow period still gets its own best sentences.
+
+        The dense search runs on the worker thread once ``query_vector`` is encoded there
+        (retrieval/question_vector.py) while this thread searches BM25 and featurises the lexical
+        candidates; the dense search's own candidates are featurised after.
+        Every feature but ``dense`` and ``context`` is a sentence's own, so the two batches give
+        exactly what one batch would."""
         # Each source of candidates sees only the allowed sentences; equal scores at a cut go to
         # the lowest ids, so the candidates never depend on how the archive is laid out.
-        # The lexical searches first: ``query_vector`` may still be encoding on another thread.
+        dense = with_vector_soon(query_vector, lambda vector: (vector, index.dense_top(vector, n_candidates, allowed)))
         lexical = index.lexical(question_tokens, n_candidates, allowed)
         passages = index.passages(question_tokens, n_passages, allowed)
         # Sorted, so the sums below run in the same order in every process (set order follows
@@ -84,17 +92,44 @@ class FeatureReranker:
         idf = {t: index.idf(t) for t in sorted(set(question_tokens))}
         word_weight = self._word_weight(index, tokenizer)
         query_pieces = self.matcher.question_pieces(question, word_weight) if self.matcher is not None else None
-        query_vector = vector_of(query_vector)
-        dense_ids, _ = index.dense_top(query_vector, n_candidates, allowed)
-        pool = set(dense_ids.tolist())
-        pool.update(lexical.top.tolist())
+        pool = set(lexical.top.tolist())
         if len(passages.top):
             pool.update(index.sentences_of_passages(passages.top, allowed).tolist())
-        ids = np.array(sorted(pool), dtype=np.int64)
+        early = np.array(sorted(pool), dtype=np.int64)
+        batches = [self._own_features(index, early, lexical, passages, idf, kind, question, word_weight, query_pieces)]
+        if meanwhile is not None and not dense.done():
+            meanwhile(early.tolist())
+        query_vector, (dense_ids, _) = dense.result()
+        late = np.array(sorted(set(dense_ids.tolist()) - pool), dtype=np.int64)
+        if len(late):
+            batches.append(
+                self._own_features(index, late, lexical, passages, idf, kind, question, word_weight, query_pieces)
+            )
+        ids = np.concatenate([early, late])
+        order = np.argsort(ids, kind="stable")
+        ids = ids[order]
+        features = {name: np.concatenate([batch[name] for batch in batches])[order] for name in batches[0]}
+        features["dense"] = np.asarray(index.dense_scores(query_vector, ids), dtype=np.float64)
+        features["context"] = passage_best(features["dense"], index.passage_of(ids))
+        return Candidates(ids, {name: features[name] for name in FEATURES})
+
+    def _own_features(
+        self,
+        index,
+        ids: np.ndarray,
+        lexical,
+        passages,
+        idf: dict[str, float],
+        kind: AnswerType,
+        question: str,
+        word_weight,
+        query_pieces,
+    ) -> dict[str, np.ndarray]:
+        """The features of each sentence that depend on it alone (every one but ``dense`` and
+        ``context``), for sentences ``ids``."""
         texts = [index.text(int(i)) for i in ids]
         features: dict[str, np.ndarray] = {}
         features["bm25"] = lexical.scores(ids) / lexical.best if lexical.best > 0 else np.zeros(len(ids))
-        features["dense"] = np.asarray(index.dense_scores(query_vector, ids), dtype=np.float64)
         chunks = index.passage_of(ids)
         features["passage"] = passages.scores(chunks) / passages.best if passages.best > 0 else np.zeros(len(ids))
         # Which question terms each candidate holds, from the postings (built from the same
@@ -110,8 +145,7 @@ class FeatureReranker:
         else:
             # No embedding table (the hashing test encoder): exact terms, IDF-weighted, i.e. BM25.
             features["match"] = features["bm25"]
-        features["context"] = passage_best(features["dense"], chunks)
-        return Candidates(ids, features)
+        return features
 
     @staticmethod
     def _word_weight(index, tokenizer):

@@ -8,6 +8,7 @@ rank after every statement, so they are shown only when nothing else matches.
 from __future__ import annotations
 
 import re
+from itertools import islice
 
 _CLOSERS = "\"'”’)]» "
 _WORD = re.compile(r"[A-Za-z][A-Za-z'’.-]*")
@@ -24,13 +25,12 @@ def is_question(text: str) -> bool:
 
 def is_fragment(text: str) -> bool:
     """Whether the sentence is too short to state anything, or a headline without a full stop."""
-    words = _WORD.findall(text)
-    if len(words) < MIN_WORDS:
+    if len(list(islice(_WORD.finditer(text), MIN_WORDS))) < MIN_WORDS:  # reads only the first words
         return True
     if text.rstrip(_CLOSERS)[-1:] in ".!…:;":
         return False
     # No closing punctuation: a headline or caption when every word but the minor ones is capitalised.
-    major = [w for w in words if w.lower() not in _MINOR]
+    major = [w for w in _WORD.findall(text) if w.lower() not in _MINOR]
     return all(w[0].isupper() for w in major)
 
 

@@ -141,3 +141,36 @@ def test_the_question_is_encoded_beside_the_lexical_search_and_its_errors_reach_
     answerer.encoder = Broken()
     with pytest.raises(RuntimeError, match="encoder down"):
         answerer.ask(question)
+
+
+def test_the_dense_search_runs_on_the_worker_after_encoding_and_its_errors_reach_the_caller(answerer):
+    """The dense search waits for the vector on the same worker thread (jobs run in the order
+    handed in, so it never waits on itself); the answer is unchanged and a failing search makes
+    ``ask`` fail with its error."""
+    import threading
+
+    question = "how many troops to Poland?"
+    before = answerer.ask(question)
+    index = answerer.index
+    searched_on: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name):
+            return getattr(index, name)
+
+        def dense_top(self, vector, n, allowed=None):
+            searched_on.append(threading.current_thread().name)
+            return index.dense_top(vector, n, allowed)
+
+    answerer.index = Recording()
+    after = answerer.ask(question)
+    assert searched_on and searched_on[0].startswith("newsdesk-encode")
+    assert [(e.sentence_id, e.score) for e in after.evidence] == [(e.sentence_id, e.score) for e in before.evidence]
+
+    class Broken(Recording):
+        def dense_top(self, vector, n, allowed=None):
+            raise RuntimeError("vector search down")
+
+    answerer.index = Broken()
+    with pytest.raises(RuntimeError, match="vector search down"):
+        answerer.ask(question)
