@@ -73,7 +73,8 @@ STORE_FAILURES = (OSError, ValueError, KeyError, TypeError, IndexError)
 def open_for_questions(settings, quiet: bool = False, live: bool = False):
     """The answering core; on a fresh clone's default index folder the seed index is built
     first. Any other folder without a committed index is refused, naming the command to run.
-    ``live``: answer from each newly committed generation as it appears (chat, the bot)."""
+    ``live``: answer from each newly committed generation as it appears, warmed up first
+    (chat, the bot, the HTTP server)."""
     import sqlite3
 
     from retrieval.answer import open_answerer
@@ -90,7 +91,10 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         raise damaged_store(settings, exc) from None
-    if not live or settings.get("store", "backend") != "local":
+    if not live:
+        return answerer
+    answerer.warm_up()  # a long-running front end: its first user should not wait for first runs
+    if settings.get("store", "backend") != "local":
         return answerer  # Milvus serves every commit as soon as it is made: nothing to reload
     from retrieval.live import LiveAnswerer
     from retrieval.store import IndexStore

@@ -62,7 +62,9 @@ def serve_command(host, port, index, workers, queue, log_questions):
 
     def load() -> LiveAnswerer:
         # On Milvus there is no CURRENT to follow: its store takes up each commit itself.
-        return LiveAnswerer(open_for_questions(settings), settings.index_dir, every=config.reload_seconds)
+        answerer = open_for_questions(settings)
+        answerer.warm_up()  # before /ready says yes: the first request meets no first-run cost
+        return LiveAnswerer(answerer, settings.index_dir, every=config.reload_seconds)
 
     app = create_app(Service(config, load))
     click.echo(

@@ -7,6 +7,7 @@ prints describes exactly what users are shown.
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ from retrieval.time_words import TimeQuery, read_time_words
 from retrieval.timeline import build_timeline
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, Filters, QuestionError
+
+log = logging.getLogger("newsdesk.answer")
+# Asked once by ``warm_up``: a date ("in February 2022") loads the date reader.
+WARM_UP_QUESTION = "how many troops were sent in February 2022?"
 
 
 class Answerer:
@@ -85,6 +90,15 @@ class Answerer:
         other.duplicates = self.duplicates.for_new_index()
         other.reranker = self.reranker.for_new_index()
         return other
+
+    def warm_up(self) -> None:
+        """Ask one dated question and forget the answer, so that the first user of a long-running
+        front end does not wait for first-run costs: loading the date reader (about 0.3 s) and
+        the models' first runs. A failure is logged; questions then meet it as they would have."""
+        try:
+            self.ask(WARM_UP_QUESTION)
+        except Exception as exc:  # noqa: BLE001 - startup goes on; the first question reports it
+            log.warning("warming up the answering core failed (%s: %s)", type(exc).__name__, exc)
 
     def check_question(self, question: str) -> str:
         """The question as it will be searched; QuestionError with advice when it cannot be."""

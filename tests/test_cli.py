@@ -108,6 +108,25 @@ def test_chat_answers_each_line_until_quit(cli, indexed):
     assert result.exit_code == 0 and "300" in result.output
 
 
+def test_long_running_front_ends_warm_up_before_the_first_question_and_one_shot_asks_do_not(cli, indexed, monkeypatch):
+    """chat (like the bot and the HTTP server) asks one dated question at startup, so its first
+    user does not wait for the date reader to load; `ask` answers at once without it."""
+    from retrieval.answer import WARM_UP_QUESTION, Answerer
+
+    asked: list[str] = []
+    real = Answerer.ask
+    monkeypatch.setattr(
+        Answerer, "ask", lambda self, question, *a, **k: asked.append(question) or real(self, question, *a, **k)
+    )
+    assert cli.invoke(main, ["ask", "how many teachers?"]).exit_code == 0
+    assert asked == ["how many teachers?"]
+    asked.clear()
+    result = cli.invoke(main, ["chat"], input="how many teachers?\n:q\n")
+    assert result.exit_code == 0 and "300" in result.output
+    assert asked == [WARM_UP_QUESTION, "how many teachers?"]
+    assert WARM_UP_QUESTION not in result.output
+
+
 def test_index_option_points_every_command_at_another_store(cli, tiny_corpus, tmp_path):
     other = tmp_path / "other-index"
     assert cli.invoke(main, ["index", "--index", str(other), str(tiny_corpus)]).exit_code == 0
