@@ -2,11 +2,14 @@
 
 Reading inputs, the writer lock, the embedding cache and the change plan are those of the
 segment store's ``Indexer``; only where the articles go differs. Each article's rows have
-ids derived from its id and content hash, and its record in ``_articles`` is written last:
-a run cut short (the server killed, the network gone) leaves articles without a record, which
-the next run sees as new, deletes whatever rows of them were written, and writes again, so no
-article is lost or doubled. ``_meta`` (counts, dates, sources) is rewritten at every commit
-from the article records, so it always describes what is stored.
+ids derived from its id and content hash; its record in ``_articles`` is written after its
+rows and removed after them. Before a batch of articles changes, ``_meta`` names them
+(``changing``): a run cut short (the server killed, the network gone) leaves that list, and
+the next run first removes those articles' rows and records, so the plan sees them as new:
+written again whole when their file is still there, gone for good when it is not. No article
+is lost, doubled, or left answering from rows no record lists. A first build cut short
+(nothing ever committed) is dropped whole by the next run. ``_meta`` (counts, dates, sources)
+is rewritten at every commit from the article records, so it always describes what is stored.
 
 ``_terms`` keeps each word's document frequency. A run that starts from exact counts changes
 them by what it deletes and adds, at commit. Before its first change it marks ``_meta`` as
@@ -54,6 +57,9 @@ from retrieval.store import StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 
 KINDS = ("sentences", "passages", "articles", "meta", "terms")
+# The article ids one write names in ``_meta`` (its value holds at most 65,535 bytes; an id
+# at most 2,048).
+CHANGING_BYTES = 32_000
 ROWS = ("sentences", "passages")  # the collections searched by BM25, whose words ``_terms`` counts
 
 
@@ -68,10 +74,12 @@ class MilvusIndexer(Indexer):
     def _open_writer(self, rebuild: bool, report: IngestReport) -> Iterator[ArticleWriter]:
         connection = MilvusConnection(self.config)
         try:
-            if rebuild:
+            meta = None if rebuild else read_meta(connection)
+            if meta is None:
+                # A rebuild, a first build, or one cut short before its first commit: nothing
+                # here was ever committed (no reader uses it), so it starts empty.
                 for kind in KINDS:
                     connection.call("drop a collection", "drop_collection", self.config.name(kind))
-            meta = read_meta(connection)
             where = f"the archive in Milvus at {self.config.uri} ({self.config.prefix}_*)"
             if meta is not None and meta["model"] != self.model_name:
                 raise StoreError(
@@ -88,6 +96,7 @@ class MilvusIndexer(Indexer):
                 meta,
             )
             writer.ensure_collections()
+            writer.forget_unfinished()
             yield writer
         finally:
             connection.close()
@@ -229,13 +238,18 @@ class MilvusWriter:
 
     # Changes.
 
+    def forget_unfinished(self) -> None:
+        """Remove the rows and records of the articles a run cut short was changing (``_meta``
+        ``changing``), so the plan sees them as new."""
+        unfinished = (self.meta or {}).get("changing") or []
+        if unfinished:
+            self.delete(unfinished)  # that run left the counts marked: the commit counts again
+
     def delete(self, article_ids: list[str]) -> None:
         """Remove articles: their rows first, then their records."""
         connection = self.connection
-        if article_ids:
-            self._begin()
-        for start in range(0, len(article_ids), 500):
-            ids = article_ids[start : start + 500]
+        for ids in _parts_within(article_ids, CHANGING_BYTES):
+            self._changing(ids)
             where = f"article in [{', '.join(literal(i) for i in ids)}]"
             for kind in ROWS:
                 self._uncount(kind, ids)
@@ -245,10 +259,16 @@ class MilvusWriter:
     def add(self, added: list[tuple[dict[str, Any], str]]) -> None:
         """Write articles (records and texts): the rows of any earlier copy go first (an older
         version, or a cut-short run's), the records last."""
-        connection = self.connection
-        if added:
-            self._begin()
         ids = [record["id"] for record, _ in added]
+        start = 0
+        for part in _parts_within(ids, CHANGING_BYTES):
+            self._add(added[start : start + len(part)])
+            start += len(part)
+
+    def _add(self, added: list[tuple[dict[str, Any], str]]) -> None:
+        connection = self.connection
+        ids = [record["id"] for record, _ in added]
+        self._changing(ids)
         where = f"article in [{', '.join(literal(i) for i in ids)}]"
         for kind in ROWS:
             self._uncount(kind, ids)
@@ -359,16 +379,17 @@ class MilvusWriter:
 
     # Document frequencies (``_terms``).
 
-    def _begin(self) -> None:
-        """Before the first row changes: ``_meta`` says the counts are being changed, so a run
-        cut short from here on leaves them marked for counting again."""
-        if self._changed:
-            return
+    def _changing(self, article_ids: list[str]) -> None:
+        """Before these articles' rows change: ``_meta`` names them and says the counts are being
+        changed, so a run cut short from here on leaves both marked for the next run. Before the
+        first commit there is no ``_meta``: a cut-short first build is dropped whole instead."""
         self._changed = True
-        if self._exact and self.meta is not None:
-            data = [{"id": META_KEY, "value": json.dumps({**self.meta, "terms_clean": False}), "unused": [0.0, 0.0]}]
-            self.connection.call("mark the counts as changing", "upsert", self.config.name("meta"), data=data)
-            self.connection.call("flush writes", "flush", self.config.name("meta"))
+        if self.meta is None:
+            return
+        value = json.dumps({**self.meta, "terms_clean": False, "changing": article_ids})
+        data = [{"id": META_KEY, "value": value, "unused": [0.0, 0.0]}]
+        self.connection.call("name the articles being changed", "upsert", self.config.name("meta"), data=data)
+        self.connection.call("flush writes", "flush", self.config.name("meta"))
 
     def _uncount(self, kind: str, article_ids: list[str]) -> None:
         """Take these articles' rows out of the counts, before they are deleted (in an exact
@@ -424,6 +445,22 @@ class MilvusWriter:
         if self.meta is None:
             raise StoreMissing(f"no archive in Milvus at {self.config.uri} under prefix {self.config.prefix!r} yet")
         return manifest_of(self.meta, self.config)
+
+
+def _parts_within(ids: list[str], budget: int) -> Iterator[list[str]]:
+    """``ids`` in consecutive parts whose ids take at most ``budget`` bytes (at least one id a
+    part), so that each part can be named in ``_meta``."""
+    part: list[str] = []
+    used = 0
+    for article_id in ids:
+        size = len(article_id.encode("utf-8")) + 4  # quotes and a separator in JSON
+        if part and used + size > budget:
+            yield part
+            part, used = [], 0
+        part.append(article_id)
+        used += size
+    if part:
+        yield part
 
 
 def _text(value: Any) -> str:

@@ -13,11 +13,12 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 from conftest import HEADLINE, SEEDS, write_article
 
-from retrieval.answer import Answerer
+from retrieval.answer import Answerer, open_answerer
 from retrieval.config import PROJECT_ROOT, Settings
 from retrieval.embed import HashingEncoder
 from retrieval.evaluation.gold import load_gold
@@ -28,9 +29,9 @@ from retrieval.store import StoreError
 
 pytest.importorskip("pymilvus", reason="pymilvus is a dev dependency: run `make setup`")
 
-from retrieval.milvus_indexer import MilvusIndexer, MilvusWriter  # noqa: E402
+from retrieval.milvus_indexer import MilvusIndexer, MilvusWriter, _parts_within  # noqa: E402
 from retrieval.milvus_lite import LiteUnavailable, free_port, start_lite  # noqa: E402
-from retrieval.milvus_store import open_milvus_search  # noqa: E402
+from retrieval.milvus_store import MilvusConnection, open_milvus_search  # noqa: E402
 
 pytestmark = pytest.mark.milvus
 _prefixes = itertools.count()
@@ -245,6 +246,109 @@ def test_a_server_killed_mid_index_loses_and_doubles_nothing_on_the_next_run(tmp
         assert set(per_article.values()) == {expected.sentences // 12}
     finally:
         restarted.stop()
+
+
+def _stored_articles(settings) -> tuple[set[str], set[str]]:
+    """The articles the archive lists (records), and those any sentence or passage row names."""
+    search = open_milvus_search(settings)
+    name = settings.get("store", "collection_prefix")
+    rows = set()
+    for kind in ("sentences", "passages"):
+        found = search.connection.call(
+            "list", "query", f"{name}_{kind}", filter="", output_fields=["article"], limit=9999
+        )
+        rows |= {row["article"] for row in found}
+    records = search.connection.call("list", "query", f"{name}_articles", filter="", output_fields=["id"], limit=999)
+    return {r["id"] for r in records}, rows
+
+
+def _cut_short_at_records(monkeypatch, batch: int) -> list[str]:
+    """From now on, the ``batch``-th write of article records fails (the rows before it are
+    written): returns the files of the articles left without a record."""
+    real_upsert = MilvusWriter.upsert
+    seen: list[int] = []
+    unrecorded: list[str] = []
+
+    def upsert(self, kind, rows):
+        if kind == "articles":
+            seen.append(len(rows))
+            if len(seen) == batch:
+                unrecorded.extend(row["origin"] for row in rows)
+                raise StoreError("the connection dropped")
+        return real_upsert(self, kind, rows)
+
+    monkeypatch.setattr(MilvusWriter, "upsert", upsert)
+    return unrecorded
+
+
+@pytest.mark.parametrize("first_build", [True, False], ids=["first build", "update"])
+def test_rows_of_a_cut_short_run_whose_files_are_then_removed_never_answer(
+    tmp_path, milvus_server, monkeypatch, first_build
+):
+    """A run cut short after writing some articles' rows but before their records leaves rows
+    no record owns; when those files are gone by the next run, the archive must still answer
+    only from the articles it lists, and count only their words."""
+    folder = tmp_path / "many"
+    texts = [f"Report {n}. The council counted {n * 7 + 3} boats in the harbour." for n in range(9)]
+    for n, text in enumerate(texts):
+        write_article(folder, f"a{n:02d}.txt", text)
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    monkeypatch.setattr(MilvusIndexer, "ARTICLES_PER_BATCH", 3)
+    if not first_build:
+        MilvusIndexer(settings, progress=False).index_paths([folder / f"a{n:02d}.txt" for n in range(3)])
+    unrecorded = _cut_short_at_records(monkeypatch, batch=2 if first_build else 1)
+    with pytest.raises(StoreError):
+        MilvusIndexer(settings, progress=False).index_paths([folder])
+    monkeypatch.undo()
+    assert len(unrecorded) == 3
+    for origin in unrecorded:
+        Path(origin).unlink()  # gone before the next run
+    report = MilvusIndexer(settings, progress=False).index_paths([folder])
+
+    records, rows = _stored_articles(settings)
+    assert report.articles == len(records) == 6 and rows == records
+    answer = open_answerer(settings).ask("how many boats did the council count?", k=10)
+    assert {e.article_id for e in answer.evidence} <= records
+    search = open_milvus_search(settings)
+    assert search.meta["terms_clean"] is True
+    _assert_counts_exact(search, texts)
+
+
+def test_the_articles_being_changed_are_named_in_parts_that_fit_the_meta_row():
+    ids = ["a" * 10, "b" * 3000, "c", "d" * 20, "e" * 40]
+    parts = list(_parts_within(ids, 64))
+    assert [i for part in parts for i in part] == ids  # every id once, in order
+    assert parts == [["a" * 10], ["b" * 3000], ["c", "d" * 20], ["e" * 40]]  # a long id alone
+
+
+def test_an_article_whose_removal_was_cut_short_comes_back_whole_with_its_file(tmp_path, milvus_server, monkeypatch):
+    """Removing an article deletes its rows, then its record: cut short between the two, and
+    the file put back, the next run writes the article again rather than keeping a record
+    whose rows are gone."""
+    folder = tmp_path / "two"
+    write_article(folder, "boats.txt", "The council counted 41 boats in the harbour on Monday.")
+    write_article(folder, "ferry.txt", "Seven ferries sail to the island every day, the harbour office said.")
+    settings = milvus_settings(tmp_path / "cache", milvus_server.uri)
+    MilvusIndexer(settings, progress=False).index_paths([folder])
+    real_call = MilvusConnection.call
+
+    def drop_before_records(self, what, method, *args, **kwargs):
+        if what == "delete removed articles":
+            raise StoreError("the connection dropped")
+        return real_call(self, what, method, *args, **kwargs)
+
+    kept = (folder / "boats.txt").read_text()
+    (folder / "boats.txt").unlink()
+    monkeypatch.setattr(MilvusConnection, "call", drop_before_records)
+    with pytest.raises(StoreError):
+        MilvusIndexer(settings, progress=False).index_paths([folder])
+    monkeypatch.undo()
+    write_article(folder, "boats.txt", kept, date=None)
+    MilvusIndexer(settings, progress=False).index_paths([folder])
+    records, rows = _stored_articles(settings)
+    assert len(records) == 2 and rows == records
+    answer = open_answerer(settings).ask("how many boats did the council count?")
+    assert "41 boats" in answer.evidence[0].text
 
 
 def test_a_running_answerer_takes_up_each_new_commit(tmp_path, milvus_server, tiny_corpus):
