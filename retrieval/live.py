@@ -25,6 +25,7 @@ from typing import Any
 from retrieval.answer import Answerer
 from retrieval.search_index import SearchIndex, load_search_index
 from retrieval.store import CURRENT, IndexStore
+from retrieval.stores import ef_search_of
 from retrieval.types import Answer
 
 log = logging.getLogger("newsdesk.reload")
@@ -46,7 +47,10 @@ class LiveAnswerer:
         self.current = answerer
         self.store = store if isinstance(store, IndexStore) else IndexStore(Path(store))
         self.every = every
-        self._load = load or (lambda s: load_search_index(s, model=answerer.settings.get("model", "name")))
+        settings = answerer.settings
+        self._load = load or (
+            lambda s: load_search_index(s, model=settings.get("model", "name"), ef_search=ef_search_of(settings))
+        )
         # The generation being served, from the loaded index itself: a commit between loading
         # it and starting to follow is still noticed.
         self.generation: str | None = _generation_of(answerer) or self._pointer()

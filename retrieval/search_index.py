@@ -295,7 +295,7 @@ class LoadedSegment:
     pieces: WordPieceTable | None = None
 
 
-def load_segment(path: Path, entry: dict[str, Any]) -> LoadedSegment:
+def load_segment(path: Path, entry: dict[str, Any], ef_search: int | None = None) -> LoadedSegment:
     arrays = {name: np.load(path / f"{name}.npy") for name in SENTENCE_ARRAYS}
     deleted_sentences = deleted_chunks = None
     if entry.get("deleted_articles"):
@@ -307,7 +307,7 @@ def load_segment(path: Path, entry: dict[str, Any]) -> LoadedSegment:
         arrays=arrays,
         bm25=Postings.load(path / "bm25"),
         chunk_bm25=Postings.load(path / "chunk_bm25"),
-        vectors=load_part(path, entry["vectors"]),
+        vectors=load_part(path, entry["vectors"], ef_search),
         deleted_sentences=deleted_sentences,
         deleted_chunks=deleted_chunks,
         pieces=WordPieceTable.load(path, entry["word_pieces"]) if entry.get("word_pieces") else None,
@@ -342,8 +342,12 @@ def _join(segments: list[LoadedSegment], entries: list[dict[str, Any]], manifest
     )
 
 
-def load_search_index(store: IndexStore, model: str | None = None, verify: bool = True) -> SearchIndex:
-    """Load the live generation; refuse one built with another model or format, or damaged."""
+def load_search_index(
+    store: IndexStore, model: str | None = None, verify: bool = True, ef_search: int | None = None
+) -> SearchIndex:
+    """Load the live generation; refuse one built with another model or format, or damaged.
+    ``ef_search``: how many nodes an HNSW segment's search visits ([retrieval] hnsw_ef_search;
+    None: as each segment was built)."""
     generation = store.current()
     manifest = generation.manifest
     if model is not None and manifest["model"] != model:
@@ -358,7 +362,7 @@ def load_search_index(store: IndexStore, model: str | None = None, verify: bool 
         store.verify(generation, full=True)
     try:
         entries = manifest["segments"]
-        segments = [load_segment(generation.segment_path(e["name"]), e) for e in entries]
+        segments = [load_segment(generation.segment_path(e["name"]), e, ef_search) for e in entries]
         if not segments:
             return _empty(manifest)
         return _join(segments, entries, manifest)

@@ -155,14 +155,18 @@ class HnswVectors:
         faiss.write_index(self.index, str(folder / HNSW_FILE))
 
     @classmethod
-    def load(cls, folder: Path) -> HnswVectors:
-        """Memory-mapped: opening is instant and pages are shared between processes and evictable."""
+    def load(cls, folder: Path, ef_search: int | None = None) -> HnswVectors:
+        """Memory-mapped: opening is instant and pages are shared between processes and evictable.
+        ``ef_search``: nodes a search visits, whatever the segment was built with (None: as built)."""
         import faiss
 
         try:
-            return cls(faiss.read_index(str(folder / HNSW_FILE), faiss.IO_FLAG_MMAP_IFC))
+            index = faiss.read_index(str(folder / HNSW_FILE), faiss.IO_FLAG_MMAP_IFC)
         except RuntimeError:  # a FAISS build without zero-copy mapping reads the file instead
-            return cls(faiss.read_index(str(folder / HNSW_FILE)))
+            index = faiss.read_index(str(folder / HNSW_FILE))
+        if ef_search is not None:
+            index.hnsw.efSearch = int(ef_search)
+        return cls(index)
 
 
 # Up to this many allowed vectors in an HNSW segment, a filtered search scores them exactly
@@ -201,11 +205,12 @@ def build_part(
     raise ValueError(f"unknown vector index kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 
-def load_part(folder: Path, kind: str):
+def load_part(folder: Path, kind: str, ef_search: int | None = None):
+    """One segment's vector index as written; ``ef_search`` sets an HNSW graph's search breadth."""
     if kind == FLAT:
         return FlatVectors.load(folder)
     if kind == HNSW:
-        return HnswVectors.load(folder)
+        return HnswVectors.load(folder, ef_search)
     raise ValueError(f"unknown vector index kind {kind!r}; use one of: {', '.join(KINDS)}")
 
 

@@ -51,3 +51,28 @@ def test_hnsw_segment_survives_a_save_and_load(tmp_path):
     HnswVectors.build(vectors, m=8).save(tmp_path)
     loaded = HnswVectors.load(tmp_path)
     assert len(loaded) == 500 and loaded.search(vectors[3], 1, None)[0].tolist() == [3]
+
+
+def test_the_search_breadth_setting_applies_to_hnsw_segments_built_with_another(tmp_path, tiny_corpus):
+    """[retrieval] hnsw_ef_search is read when the index is loaded, for questions and for a
+    live reload alike, so changing it needs no rebuild."""
+    from retrieval.answer import open_answerer
+    from retrieval.config import Settings
+    from retrieval.indexer import Indexer
+    from retrieval.live import LiveAnswerer
+
+    def settings(ef_search: int) -> Settings:
+        retrieval = {"vector_index": "hnsw", "hnsw_ef_search": ef_search}
+        return Settings.load(
+            overrides={"index": {"dir": str(tmp_path / "index")}, "model": {"name": "hashing"}, "retrieval": retrieval}
+        )
+
+    Indexer(settings(200), progress=False).index_paths([tiny_corpus])
+    answerer = open_answerer(settings(24))
+    (part,) = answerer.index.vectors.parts
+    assert isinstance(part, HnswVectors) and part.index.hnsw.efSearch == 24
+    assert "12,000 homes" in answerer.ask("how many homes lost power in the storm?").evidence[0].text
+    live = LiveAnswerer(answerer, tmp_path / "index", every=0)
+    Indexer(settings(200), progress=False).index_paths([tiny_corpus], rebuild=True)
+    assert live.check()
+    assert all(p.index.hnsw.efSearch == 24 for p in live.index.vectors.parts)
