@@ -57,9 +57,8 @@ from retrieval.store import StoreError, StoreMissing
 from retrieval.tokenize import Tokenizer
 
 KINDS = ("sentences", "passages", "articles", "meta", "terms")
-# The article ids one write names in ``_meta`` (its value holds at most 65,535 bytes; an id
-# at most 2,048).
-CHANGING_BYTES = 32_000
+# The most bytes ``_meta``'s value holds (its VARCHAR's max_length).
+META_VALUE_BYTES = 65_535
 ROWS = ("sentences", "passages")  # the collections searched by BM25, whose words ``_terms`` counts
 
 
@@ -206,7 +205,7 @@ class MilvusWriter:
                             schema.add_field(field, DataType.VARCHAR, max_length=8192)
                     schema.add_field("terms", DataType.INT64)
                 else:
-                    schema.add_field("value", DataType.VARCHAR, max_length=65_535)
+                    schema.add_field("value", DataType.VARCHAR, max_length=META_VALUE_BYTES)
                 schema.add_field("unused", DataType.FLOAT_VECTOR, dim=2)
                 index.add_index(field_name="unused", index_type="FLAT", metric_type="L2")
             connection.call("create a collection", "create_collection", name, schema=schema, index_params=index)
@@ -248,7 +247,7 @@ class MilvusWriter:
     def delete(self, article_ids: list[str]) -> None:
         """Remove articles: their rows first, then their records."""
         connection = self.connection
-        for ids in _parts_within(article_ids, CHANGING_BYTES):
+        for ids in _parts_within(article_ids, self._changing_budget()):
             self._changing(ids)
             where = f"article in [{', '.join(literal(i) for i in ids)}]"
             for kind in ROWS:
@@ -261,7 +260,7 @@ class MilvusWriter:
         version, or a cut-short run's), the records last."""
         ids = [record["id"] for record, _ in added]
         start = 0
-        for part in _parts_within(ids, CHANGING_BYTES):
+        for part in _parts_within(ids, self._changing_budget()):
             self._add(added[start : start + len(part)])
             start += len(part)
 
@@ -391,6 +390,11 @@ class MilvusWriter:
         self.connection.call("name the articles being changed", "upsert", self.config.name("meta"), data=data)
         self.connection.call("flush writes", "flush", self.config.name("meta"))
 
+    def _changing_budget(self) -> int:
+        """Bytes left in ``_meta``'s value for the ids being changed, with room to spare."""
+        base = len(json.dumps({**(self.meta or {}), "terms_clean": False, "changing": []}))
+        return max(META_VALUE_BYTES - base - 64, 1)
+
     def _uncount(self, kind: str, article_ids: list[str]) -> None:
         """Take these articles' rows out of the counts, before they are deleted (in an exact
         run every stored article's rows are counted, and only theirs)."""
@@ -453,7 +457,7 @@ def _parts_within(ids: list[str], budget: int) -> Iterator[list[str]]:
     part: list[str] = []
     used = 0
     for article_id in ids:
-        size = len(article_id.encode("utf-8")) + 4  # quotes and a separator in JSON
+        size = len(json.dumps(article_id)) + 2  # as ``_meta`` writes it, with its separator
         if part and used + size > budget:
             yield part
             part, used = [], 0

@@ -319,6 +319,9 @@ def test_the_articles_being_changed_are_named_in_parts_that_fit_the_meta_row():
     parts = list(_parts_within(ids, 64))
     assert [i for part in parts for i in part] == ids  # every id once, in order
     assert parts == [["a" * 10], ["b" * 3000], ["c", "d" * 20], ["e" * 40]]  # a long id alone
+    wide = ["é" * 50, "🚢" * 30, "x" * 100] * 20  # JSON escapes: 6 bytes an é, 12 a ship
+    for part in _parts_within(wide, 1_000):
+        assert len(json.dumps(part)) <= 1_000
 
 
 def test_an_article_whose_removal_was_cut_short_comes_back_whole_with_its_file(tmp_path, milvus_server, monkeypatch):
