@@ -203,11 +203,10 @@ def latency(index_dir: Path, questions: list[str], encoder, warmup: int = 5) -> 
 
 def recall_at_10(index_dir: Path, exact: np.ndarray, queries: np.ndarray) -> dict[str, Any]:
     """Recall@10 of the store's vector search against exact search over the same float vectors."""
-    from retrieval.search_index import load_search_index
-    from retrieval.stores import ef_search_of
+    from retrieval.stores import open_search
 
-    # The HNSW search breadth questions use ([retrieval] hnsw_ef_search), not the one built with.
-    index = load_search_index(IndexStore(index_dir), ef_search=ef_search_of(settings_for(index_dir)))
+    # Loaded as questions load it: with their HNSW search breadth ([retrieval] hnsw_ef_search).
+    index = open_search(settings_for(index_dir), index_dir)
     hits, times = [], []
     for query in queries:
         truth = np.argpartition(-(exact @ query), 10)[:10]

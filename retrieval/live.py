@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from retrieval.answer import Answerer
-from retrieval.search_index import SearchIndex, load_search_index
+from retrieval.search_index import SearchIndex
 from retrieval.store import CURRENT, IndexStore
-from retrieval.stores import ef_search_of
+from retrieval.stores import open_search
 from retrieval.types import Answer
 
 log = logging.getLogger("newsdesk.reload")
@@ -48,9 +48,7 @@ class LiveAnswerer:
         self.store = store if isinstance(store, IndexStore) else IndexStore(Path(store))
         self.every = every
         settings = answerer.settings
-        self._load = load or (
-            lambda s: load_search_index(s, model=settings.get("model", "name"), ef_search=ef_search_of(settings))
-        )
+        self._load = load or (lambda s: open_search(settings, s.root, model=settings.get("model", "name")))
         # The generation being served, from the loaded index itself: a commit between loading
         # it and starting to follow is still noticed.
         self.generation: str | None = _generation_of(answerer) or self._pointer()

@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -59,6 +59,7 @@ from retrieval.tokenize import Tokenizer
 KINDS = ("sentences", "passages", "articles", "meta", "terms")
 # The most bytes ``_meta``'s value holds (its VARCHAR's max_length).
 META_VALUE_BYTES = 65_535
+T = TypeVar("T")
 ROWS = ("sentences", "passages")  # the collections searched by BM25, whose words ``_terms`` counts
 
 
@@ -258,11 +259,8 @@ class MilvusWriter:
     def add(self, added: list[tuple[dict[str, Any], str]]) -> None:
         """Write articles (records and texts): the rows of any earlier copy go first (an older
         version, or a cut-short run's), the records last."""
-        ids = [record["id"] for record, _ in added]
-        start = 0
-        for part in _parts_within(ids, self._changing_budget()):
-            self._add(added[start : start + len(part)])
-            start += len(part)
+        for part in _parts_within(added, self._changing_budget(), id_of=lambda item: item[0]["id"]):
+            self._add(part)
 
     def _add(self, added: list[tuple[dict[str, Any], str]]) -> None:
         connection = self.connection
@@ -451,17 +449,17 @@ class MilvusWriter:
         return manifest_of(self.meta, self.config)
 
 
-def _parts_within(ids: list[str], budget: int) -> Iterator[list[str]]:
-    """``ids`` in consecutive parts whose ids take at most ``budget`` bytes (at least one id a
-    part), so that each part can be named in ``_meta``."""
-    part: list[str] = []
+def _parts_within(items: list[T], budget: int, id_of: Callable[[T], str] = str) -> Iterator[list[T]]:
+    """``items`` in consecutive parts whose article ids (``id_of``) take at most ``budget``
+    bytes (at least one item a part), so that each part can be named in ``_meta``."""
+    part: list[T] = []
     used = 0
-    for article_id in ids:
-        size = len(json.dumps(article_id)) + 2  # as ``_meta`` writes it, with its separator
+    for item in items:
+        size = len(json.dumps(id_of(item))) + 2  # as ``_meta`` writes it, with its separator
         if part and used + size > budget:
             yield part
             part, used = [], 0
-        part.append(article_id)
+        part.append(item)
         used += size
     if part:
         yield part

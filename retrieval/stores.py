@@ -24,14 +24,9 @@ def open_search(settings: Settings, root: Path | None = None, model: str | None 
         return open_milvus_search(settings, model=model)
     from retrieval.search_index import load_search_index
 
-    return load_search_index(
-        IndexStore(Path(root) if root else settings.index_dir), model=model, ef_search=ef_search_of(settings)
-    )
-
-
-def ef_search_of(settings: Settings) -> int:
-    """How many nodes an HNSW search visits: a search setting, applied to every segment at load."""
-    return int(settings.get("retrieval", "hnsw_ef_search"))
+    # How many nodes an HNSW search visits is a search setting, applied to every segment at load.
+    ef_search = int(settings.get("retrieval", "hnsw_ef_search"))
+    return load_search_index(IndexStore(Path(root) if root else settings.index_dir), model=model, ef_search=ef_search)
 
 
 def make_indexer(settings: Settings, index_dir: Path | None = None, **options: Any):
