@@ -87,6 +87,14 @@ class EvalError(click.ClickException):
     help="Search time words in the questions as plain words, without reading them as periods "
     "or a wish for the latest (to measure what the time handling adds).",
 )
+@click.option(
+    "--ignore-as-of",
+    "ignore_as_of",
+    is_flag=True,
+    help="Ask every question over the whole archive, ignoring the days the gold file says they "
+    "were asked ('as_of'); by default each such question is asked as of its day, over the "
+    "archive as it stood then.",
+)
 @click.pass_context
 def eval_command(
     ctx: click.Context,
@@ -105,18 +113,21 @@ def eval_command(
     sources: tuple[str, ...],
     as_of: str | None,
     no_time: bool,
+    ignore_as_of: bool,
 ) -> None:
     """Score newsdesk against GOLD (JSONL, CSV or SQuAD JSON) and write a report to --out.
 
     --since, --until and --source filter every question's evidence; time words in the
-    questions are read against the archive's newest date (or --as-of) unless --no-time.
+    questions are read against the archive's newest date (or --as-of) unless --no-time. A gold
+    question with its own 'as_of' day is asked as of that day, over the archive as it stood
+    then (nothing published later is searched or shown), unless --ignore-as-of.
     """
     from retrieval.cross_encoder import RerankModelError
     from retrieval.embed import EncoderError
     from retrieval.store import StoreError
 
     filters, as_of = cli_filters(since, until, sources, as_of)
-    options = {"filters": filters, "as_of": as_of, "time_words": not no_time}
+    options = {"filters": filters, "as_of": as_of, "time_words": not no_time, "ignore_as_of": ignore_as_of}
 
     try:
         settings = Settings.load(
@@ -163,6 +174,7 @@ def eval_command(
         min_hit1,
         no_rerank,
         (since, until, sources, as_of, no_time),
+        ignore_as_of,
     )
     paths = write_outputs(
         out_dir, gold_set, summaries, outcomes, k=k, primary=primary, compare=compare, command=command, corpus=corpus
@@ -204,6 +216,7 @@ def _command_line(
     min_hit1: float | None,
     no_rerank: bool = False,
     time_options: tuple = (None, None, (), None, False),
+    ignore_as_of: bool = False,
 ) -> str:
     """The command that reproduces this run, for the report."""
     args = ["newsdesk", "eval", str(gold)]
@@ -231,4 +244,6 @@ def _command_line(
         args += ["--source", name]
     if no_time:
         args.append("--no-time")
+    if ignore_as_of:
+        args.append("--ignore-as-of")
     return shlex.join(args)

@@ -298,3 +298,70 @@ def test_time_handling_and_filters_reach_every_question_and_the_report(hashing, 
     assert scores["time"] == 1.0 and scores["wire"] == 0.0
     bad = CliRunner().invoke(eval_command, [str(gold), "--since", "2022-09"])
     assert bad.exit_code == 2 and "--since '2022-09' is not a date" in bad.output
+
+
+def test_a_question_with_as_of_is_asked_over_the_archive_as_it_stood_that_day(hashing, tmp_path):
+    """The latest toll asked on 2022-09-25 is 1,569: the 1,739 of October is not yet published."""
+    articles = tmp_path / "tolls.jsonl"
+    rows = [
+        {"id": f"t{i}", "date": date, "source": "Wire", "text": f"The flood death toll in the province rose to {n}."}
+        for i, (date, n) in enumerate([("2022-08-30", "1,136"), ("2022-09-22", "1,569"), ("2022-10-28", "1,739")])
+    ]
+    articles.write_text("\n".join(json.dumps(r) for r in rows) + "\n")
+    gold = tmp_path / "gold.jsonl"
+    question = "what's the latest flood death toll in the province?"
+    gold.write_text(
+        json.dumps({"id": "q1", "question": question, "answers": ["1,569"], "as_of": "2022-09-25"})
+        + "\n"
+        + json.dumps({"id": "q2", "question": question, "answers": ["1,739"], "as_of": "2022-11-01"})
+        + "\n"
+    )
+    out = tmp_path / "asof"
+    result = run(gold, "--articles", articles, "--mode", "hybrid", "--no-rerank", "--out", out, "--html")
+    assert result.exit_code == 0, result.output
+    assert read_summary(out)["hit@1"] == 1.0
+    lines = [json.loads(line) for line in (out / "results.jsonl").read_text().splitlines()]
+    first = next(r for r in lines if r["id"] == "q1")
+    assert first["as_of"] == "2022-09-25"
+    assert all(e["date"] <= "2022-09-25" for e in first["evidence"])  # nothing published later is shown
+    assert (
+        "2 of 2 questions carry the day they were asked (2022-09-25 to 2022-11-01)" in (out / "report.md").read_text()
+    )
+    assert "asked as of 2022-09-25" in (out / "report.html").read_text()
+    whole = tmp_path / "whole"
+    result = run(gold, "--articles", articles, "--mode", "hybrid", "--no-rerank", "--out", whole, "--ignore-as-of")
+    assert result.exit_code == 0, result.output
+    assert read_summary(whole)["hit@1"] == 0.5  # both asked on the archive's last day: 1,739 twice
+    assert "--ignore-as-of" in (whole / "report.md").read_text()
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv", "squad"])
+def test_a_bad_as_of_is_reported_with_its_line_in_every_format(fmt, tmp_path):
+    from retrieval.evaluation.gold import load_gold
+
+    if fmt == "jsonl":
+        path = tmp_path / "gold.jsonl"
+        path.write_text(
+            json.dumps({"question": "who?", "answers": ["x"], "as_of": "2022-06-31"})
+            + "\n"
+            + json.dumps({"question": "who else?", "answers": ["y"], "as_of": "2022-06-30"})
+            + "\n"
+        )
+    elif fmt == "csv":
+        path = tmp_path / "gold.csv"
+        path.write_text("question,answers,as_of\nwho?,x,June 31\nwho else?,y,2022-06-30\n")
+    else:
+        path = tmp_path / "gold.json"
+        qas = [
+            {"id": "s1", "question": "who?", "answers": [{"text": "x", "answer_start": 0}], "as_of": 20220631},
+            {"id": "s2", "question": "who else?", "answers": [{"text": "y", "answer_start": 2}], "as_of": "2022-06-30"},
+        ]
+        path.write_text(
+            json.dumps({"data": [{"title": "T", "paragraphs": [{"context": "x y", "qas": qas}]}]}, indent=1)
+        )
+    gold = load_gold(path)
+    [kept] = gold.questions
+    assert kept.as_of == "2022-06-30"
+    [skipped] = gold.skipped
+    assert skipped.line is not None and "'as_of'" in skipped.reason
+    assert "YYYY-MM-DD" in skipped.reason or "real calendar date" in skipped.reason

@@ -34,7 +34,10 @@ class BadEntry(ValueError):
 
 @dataclass(frozen=True)
 class GoldQuestion:
-    """One question with its acceptable answers; no answers means the archive holds none."""
+    """One question with its acceptable answers; no answers means the archive holds none.
+
+    ``as_of`` is the day it was asked: it is asked as of that day over the archive as it stood
+    then (time words read against it, nothing published later searched or shown)."""
 
     id: str
     question: str
@@ -42,6 +45,7 @@ class GoldQuestion:
     date: str | None = None
     source: str | None = None
     line: int | None = None
+    as_of: str | None = None
 
     @property
     def answerable(self) -> bool:
@@ -54,6 +58,7 @@ class GoldQuestion:
             "answers": list(self.answers),
             "date": self.date,
             "source": self.source,
+            "as_of": self.as_of,
             "line": self.line,
         }
 
@@ -80,6 +85,17 @@ class GoldSet:
     questions: list[GoldQuestion] = field(default_factory=list)
     skipped: list[Skipped] = field(default_factory=list)
     articles: list[Article] | None = None
+
+    def as_of_summary(self) -> str:
+        """'150 questions carry the day they were asked (2022-01-07 to 2022-12-30)', or ''."""
+        days = sorted(q.as_of for q in self.questions if q.as_of)
+        if not days:
+            return ""
+        span = days[0] if days[0] == days[-1] else f"{days[0]} to {days[-1]}"
+        return (
+            f"{len(days)} of {len(self.questions)} questions carry the day they were asked ({span}): each is "
+            "asked as of that day, over the archive as it stood then, unless the command says --ignore-as-of"
+        )
 
     def without_sources(self) -> GoldSet:
         """The same set with gold sources dropped (they name paragraphs that are not indexed)."""
@@ -174,6 +190,7 @@ def parse_record(record: Any, line: int) -> GoldQuestion:
         date=_gold_date(record.get("date")),
         source=_gold_source(record.get("source")),
         line=line,
+        as_of=_gold_date(record.get("as_of"), "as_of"),
     )
 
 
@@ -190,15 +207,15 @@ def _answers(value: Any) -> tuple[str, ...]:
     return answers
 
 
-def _gold_date(value: Any) -> str | None:
+def _gold_date(value: Any, field_name: str = "date") -> str | None:
     if value in (None, ""):
         return None
     if not isinstance(value, str) or not _ISO_DATE.fullmatch(value.strip()):
-        raise BadEntry(f"'date' {value!r} is not YYYY-MM-DD")
+        raise BadEntry(f"'{field_name}' {value!r} is not YYYY-MM-DD (e.g. \"2022-06-17\")")
     try:
         _date.fromisoformat(value.strip())
     except ValueError:
-        raise BadEntry(f"'date' {value!r} is not a real calendar date") from None
+        raise BadEntry(f"'{field_name}' {value!r} is not a real calendar date") from None
     return value.strip()
 
 
@@ -322,7 +339,10 @@ def _squad_record(qa: Any, article_id: str) -> dict[str, Any]:
         if not all(isinstance(a, dict) and isinstance(a.get("text"), str) for a in given):
             raise BadEntry("each answer needs a 'text' string")
         answers = list(dict.fromkeys(a["text"].strip() for a in given))
-    return {"question": qa.get("question"), "answers": answers, "id": qa.get("id"), "source": article_id}
+    record = {"question": qa.get("question"), "answers": answers, "id": qa.get("id"), "source": article_id}
+    if "as_of" in qa:
+        record["as_of"] = qa["as_of"]
+    return record
 
 
 class _LineFinder:

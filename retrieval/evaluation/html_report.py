@@ -76,7 +76,8 @@ def html_report(
         "<h1>newsdesk evaluation</h1>",
         (
             f'<p class="meta">command <code>{escape(command)}</code><br>gold <code>{escape(str(gold.path))}</code> '
-            f"({escape(gold.format)}) · corpus {escape(corpus)} · questions listed for mode <b>{escape(primary)}</b></p>"
+            f"({escape(gold.format)}) · corpus {escape(corpus)} · questions listed for mode <b>{escape(primary)}</b>"
+            f"{'<br>' + escape(gold.as_of_summary()) if gold.as_of_summary() else ''}</p>"
         ),
         "<h2>Summary</h2>",
         _summary_table(summaries),
@@ -112,6 +113,8 @@ def _question(outcome: QuestionOutcome) -> str:
     status = outcome_status(outcome)
     gold = outcome.gold
     where = f"line {gold.line} · " if gold.line else ""
+    if gold.as_of:
+        where += f"asked as of {gold.as_of} · "
     answers = " | ".join(gold.answers) if gold.answers else "(none: the archive holds no answer)"
     rank = f"first hit at rank {outcome.rank}" if outcome.rank else "no hit in the evidence shown"
     parts = [

@@ -121,6 +121,7 @@ def markdown_report(
         f"- gold: `{gold.path}` ({gold.format}), corpus: {corpus}",
         "- hit@k and MRR count answerable questions only; an evidence sentence is a hit when it "
         "contains a gold answer after normalisation (see docs/evaluation.md).",
+        *([f"- {gold.as_of_summary()}."] if gold.as_of_summary() else []),
         "",
         "## Summary",
         "",
@@ -153,6 +154,8 @@ def _worst_misses(outcomes: Mapping[str, Sequence[QuestionOutcome]], primary: st
     for o in misses[:WORST_MISSES]:
         top = o.evidence[0] if o.evidence else None
         where = f"line {o.gold.line}, " if o.gold.line else ""
+        if o.gold.as_of:
+            where += f"asked as of {o.gold.as_of}, "
         lines.append(
             f"- **{o.gold.question}** ({where}id `{o.gold.id}`, missed in {missed_by[o.gold.id]} "
             f"of {len(outcomes)} modes)"

@@ -13,7 +13,7 @@ from typing import Any, Protocol
 from retrieval.config import Settings
 from retrieval.evaluation.gold import GoldQuestion, GoldSet
 from retrieval.evaluation.metrics import QuestionOutcome, judge
-from retrieval.types import Answer, QuestionError
+from retrieval.types import Answer, Filters, QuestionError
 
 MODES = ("bm25", "dense", "hybrid")
 SKIPPED_SHOWN = 20
@@ -25,14 +25,28 @@ class Answerer(Protocol):
     def ask(self, question: str, k: int = ..., mode: str = ..., **options: Any) -> Answer: ...
 
 
+def question_options(gold: GoldQuestion, options: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``ask`` options for one gold question: ``options`` as given (filters, as_of,
+    time_words), and for a question with its own ``as_of`` the day it was asked: time words
+    read against that day and nothing published after it searched or shown (the archive as it
+    stood then). A question's own day wins over the run's ``--as-of``."""
+    chosen = dict(options or {})
+    if gold.as_of and not chosen.pop("ignore_as_of", False):
+        filters = chosen.get("filters") or Filters()
+        chosen["as_of"] = gold.as_of
+        chosen["filters"] = filters.narrowed(None, gold.as_of)
+    chosen.pop("ignore_as_of", None)
+    return chosen
+
+
 def ask_and_judge(
     answerer: Answerer, gold: GoldQuestion, mode: str, k: int, options: Mapping[str, Any] | None = None
 ) -> QuestionOutcome:
     """Ask one gold question, timing it here rather than trusting the answer's own clock.
-    ``options`` go to every ``ask`` as they are (filters, as_of, time_words)."""
+    ``options`` go to every ``ask`` (see ``question_options``)."""
     start = time.perf_counter()
     try:
-        answer = answerer.ask(gold.question, k=k, mode=mode, **(options or {}))
+        answer = answerer.ask(gold.question, k=k, mode=mode, **question_options(gold, options))
     except QuestionError as exc:
         # A refused question is a miss, never an exclusion: refusing cannot raise the score.
         return judge(gold, mode, [], False, _ms_since(start), k, error=str(exc))
@@ -70,7 +84,7 @@ def _warm_up(
     """One untimed call per mode, so one-off loading does not land in the first question's latency."""
     if questions:
         try:
-            answerer.ask(questions[0].question, k=k, mode=mode, **(options or {}))
+            answerer.ask(questions[0].question, k=k, mode=mode, **question_options(questions[0], options))
         except QuestionError:
             pass
 
