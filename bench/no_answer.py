@@ -27,22 +27,37 @@ import tempfile
 from pathlib import Path
 
 FLOORS = (-3.0, -2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, 3.0)
+# Cross-encoder scores at which the reader vouches for a sentence below the feature floor
+# ([rerank] ce_vouch_score); None: the feature floor always applies.
+VOUCHES = (None, 1.0, 2.0, 3.0, 4.0)
 
 
 @dataclasses.dataclass
 class Outcome:
     answerable: bool
-    passes_other_floors: bool  # the dense and feature floors
+    passes_dense: bool  # the dense floor ([answer] min_dense_score)
+    features: float | None  # the best sentence's feature score
     cross: float | None  # the best sentence's cross-encoder score (None: not read)
+    feature_floor: float = 0.0  # [answer] min_score as configured
+
+    @property
+    def passes_other_floors(self) -> bool:
+        """The dense and feature floors as configured."""
+        return self.passes_dense and self.features is not None and self.features >= self.feature_floor
 
 
 def collect(gold_path: Path, articles: list[Path], index: Path | None) -> list[Outcome]:
     from retrieval.config import Settings
     from retrieval.evaluation.gold import load_gold
-    from retrieval.evaluation.runner import prepared_answerer
+    from retrieval.evaluation.runner import prepared_answerer, question_options
 
-    # The cross-encoder's floor out of the way: every other floor decides as configured.
-    settings = Settings.load(overrides={"rerank": {"ce_min_score": -1e9}})
+    # The cross-encoder's and the features' floors out of the way: the dense floor decides, and
+    # the scores are kept to sweep the others.
+    configured = Settings.load()
+    feature_floor = float(configured.get("answer", "min_score"))
+    settings = Settings.load(
+        overrides={"rerank": {"ce_min_score": -1e9, "ce_vouch_score": 1e9}, "answer": {"min_score": -1e9}}
+    )
     gold = load_gold(gold_path)
     if articles and gold.articles is not None:
         gold = gold.without_sources()
@@ -50,9 +65,18 @@ def collect(gold_path: Path, articles: list[Path], index: Path | None) -> list[O
     with prepared_answerer(settings, gold, articles, index) as (answerer, corpus):
         print(f"{gold_path.name}: {len(gold.questions)} questions over {corpus}", file=sys.stderr)
         for question in gold.questions:
-            answer = answerer.ask(question.question)
+            # Asked as the evaluator asks it: on its own day when the gold gives one.
+            answer = answerer.ask(question.question, **question_options(question))
             top = answer.evidence[0] if answer.evidence else None
-            out.append(Outcome(bool(question.answers), answer.answered, top.rerank_score if top else None))
+            out.append(
+                Outcome(
+                    bool(question.answers),
+                    answer.answered,
+                    top.score if top else None,
+                    top.rerank_score if top else None,
+                    feature_floor,
+                )
+            )
     return out
 
 
@@ -74,11 +98,21 @@ def xquad_half(xquad: Path, folder: Path) -> tuple[Path, Path]:
     return gold, articles
 
 
-def rates(outcomes: list[Outcome], floor: float) -> tuple[float | None, float]:
-    """(unanswerable declined, answerable wrongly declined) with the cross-encoder floor ``floor``."""
+def rates(
+    outcomes: list[Outcome], floor: float, vouch: float | None = None, feature_floor: float | None = None
+) -> tuple[float | None, float]:
+    """(unanswerable declined, answerable wrongly declined) with the cross-encoder floor
+    ``floor``, the reader vouching at ``vouch``, and the feature floor ``feature_floor``
+    (None: as configured)."""
 
     def answered(o: Outcome) -> bool:
-        return o.passes_other_floors and (o.cross is None or o.cross >= floor)
+        if not o.passes_dense or o.features is None:
+            return False
+        floor_f = o.feature_floor if feature_floor is None else feature_floor
+        if o.cross is None:
+            return o.features >= floor_f
+        vouched = vouch is not None and o.cross >= vouch
+        return (o.features >= floor_f or vouched) and o.cross >= floor
 
     unanswerable = [o for o in outcomes if not o.answerable]
     answerable = [o for o in outcomes if o.answerable]
@@ -98,6 +132,7 @@ def main(argv: list[str] | None = None) -> None:
         help="a gold set and the articles to index for it (none: a SQuAD gold's own paragraphs)",
     )
     parser.add_argument("--xquad-half", type=Path, help="XQuAD JSON: add it asked of every other article")
+    parser.add_argument("--save", type=Path, help="also write every question's scores to this JSON file")
     args = parser.parse_args(argv)
     results = {}
     with tempfile.TemporaryDirectory(prefix="newsdesk-no-answer-") as work:
@@ -107,14 +142,22 @@ def main(argv: list[str] | None = None) -> None:
         for group in args.set:
             gold, *articles = (Path(p) for p in group)
             results[gold.name] = collect(gold, articles, None)
-    print("| cross-encoder floor | " + " | ".join(f"{name}: declined / wrongly" for name in results) + " |")
-    print("|---:|" + "---:|" * len(results))
-    for floor in FLOORS:
-        cells = []
-        for outcomes in results.values():
-            declined, wrongly = rates(outcomes, floor)
-            cells.append(f"{'n/a' if declined is None else f'{declined:.3f}'} / {wrongly:.3f}")
-        print(f"| {floor:g} | " + " | ".join(cells) + " |")
+    if args.save:
+        args.save.write_text(json.dumps({k: [dataclasses.asdict(o) for o in v] for k, v in results.items()}))
+    print_sweep(results)
+
+
+def print_sweep(results: dict[str, list[Outcome]]) -> None:
+    """One row per (vouch, cross-encoder floor): declined / wrongly declined on each set."""
+    print("| vouch | cross-encoder floor | " + " | ".join(f"{name}: declined / wrongly" for name in results) + " |")
+    print("|---:|---:|" + "---:|" * len(results))
+    for vouch in VOUCHES:
+        for floor in FLOORS:
+            cells = []
+            for outcomes in results.values():
+                declined, wrongly = rates(outcomes, floor, vouch)
+                cells.append(f"{'n/a' if declined is None else f'{declined:.3f}'} / {wrongly:.3f}")
+            print(f"| {'off' if vouch is None else f'{vouch:g}'} | {floor:g} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":

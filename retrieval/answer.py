@@ -19,19 +19,22 @@ from retrieval.backend import Allowance, SentenceSearch
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
 from retrieval.embed import load_query_encoder
+from retrieval.embedding_text import embedding_text
 from retrieval.explain import RankTrace
 from retrieval.explain import explain as explain_evidence
 from retrieval.filters import nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
+from retrieval.language import language_note, not_english
 from retrieval.question_vector import QueryVector, encode_soon, vector_of
-from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings
-from retrieval.recency import RecencySettings, freshness
+from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings, newest_answer_first
+from retrieval.recency import LatestSettings, RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
+from retrieval.spelling import Correction, SpellingCorrector, corrector_for, english_words
 from retrieval.statements import statements_first
 from retrieval.store import IndexStore
 from retrieval.stores import LOCAL, backend, open_search
 from retrieval.term_match import TermMatcher
-from retrieval.time_words import TimeQuery, read_time_words
+from retrieval.time_words import TimeQuery, TimeWindows, after_the_archive, read_time_words
 from retrieval.timeline import build_timeline
 from retrieval.tokenize import Tokenizer
 from retrieval.types import Answer, Evidence, Filters, QuestionError
@@ -79,7 +82,12 @@ class Answerer:
         self.duplicates = NearDuplicates(answer["duplicate_overlap"])
         self.statements_first = answer["statements_first"]
         self.recency = RecencySettings.from_section(settings.section("time"))
+        self.latest = LatestSettings.from_section(settings.section("time"))
         self.report_lag_days = int(settings.get("time", "report_lag_days"))
+        self.windows = TimeWindows.from_section(settings.section("time"))
+        self.spell_check = bool(answer["spelling"])
+        self._corrector: SpellingCorrector | None | bool = None
+        self.widen_windows = bool(settings.get("time", "widen_windows"))
 
     def with_index(self, index: SentenceSearch) -> Answerer:
         """The same answerer (settings, encoder, models) over another generation of the index.
@@ -89,6 +97,7 @@ class Answerer:
         other.index = index
         other.duplicates = self.duplicates.for_new_index()
         other.reranker = self.reranker.for_new_index()
+        other._corrector = None  # the vocabulary is the new generation's
         return other
 
     def warm_up(self) -> None:
@@ -97,6 +106,9 @@ class Answerer:
         the models' first runs. A failure is logged; questions then meet it as they would have."""
         try:
             self.ask(WARM_UP_QUESTION)
+            corrector = self._spelling()
+            if corrector is not None:
+                corrector.prepare()
         except Exception as exc:  # noqa: BLE001 - startup goes on; the first question reports it
             log.warning("warming up the answering core failed (%s: %s)", type(exc).__name__, exc)
 
@@ -138,7 +150,11 @@ class Answerer:
         the question as written (for comparisons). ``explain`` fills each evidence sentence's
         ``why``: its features, scores, matched terms and answer spans."""
         started = time.perf_counter()
-        cleaned = self.check_question(question)
+        asked = self.check_question(question)
+        language = not_english(asked)
+        spelling = self._spelling() if language is None else None  # never "correct" another language
+        correction = spelling.correct(asked) if spelling is not None else Correction(asked)
+        cleaned = correction.question
         mode = Mode.parse(mode.value if isinstance(mode, Mode) else mode) if mode else self.default_mode
         k = self.default_k if k is None else int(k)
         if k < 1:
@@ -147,17 +163,95 @@ class Answerer:
         reference = as_of or self.index.describe().date_max
         when = (
             read_time_words(
-                cleaned, reference, explicit_reference=as_of is not None, report_lag_days=self.report_lag_days
+                cleaned,
+                reference,
+                explicit_reference=as_of is not None,
+                report_lag_days=self.report_lag_days,
+                windows=self.windows,
             )
             if time_words and reference
             else TimeQuery(cleaned)
         )
         applied = filters.narrowed(when.since, when.until)
+        answer = self._answer(cleaned, when, applied, mode, k, rerank, explain, reference)
+        if not answer.answered and self.widen_windows and when.has_window:
+            answer = self._widened(answer, cleaned, when, filters, mode, k, rerank, explain, reference)
+        if time_words and reference and answer.evidence:
+            beyond = after_the_archive(cleaned, reference)
+            if beyond is not None:
+                # "who won the 2026 World Cup?" of a 2022 archive: a sentence about the 2026 cup
+                # written in 2022 is not an answer, however well it matches.
+                answer.answered = False
+                answer.timeline = []
+                runs_to = f"as of {reference}" if as_of else f"runs to {reference}"
+                answer.note = (
+                    f"The archive {runs_to}: no report in it can say what happened in {beyond}. "
+                    "The closest sentences are listed below."
+                )
+        if language is not None:
+            answer.note = f"{language_note(language)} {answer.note}".strip()
+        if correction.changed:
+            answer.question = asked
+            answer.spelling = list(correction.replaced)
+            answer.note = f'Searched for "{correction.question}" (spelling corrected). {answer.note}'.strip()
+        answer.elapsed_ms = (time.perf_counter() - started) * 1000
+        return answer
+
+    def _spelling(self) -> SpellingCorrector | None:
+        """This index generation's spelling corrector ([answer] spelling), made on first use."""
+        if not self.spell_check:
+            return None
+        if self._corrector is None:
+            self._corrector = corrector_for(self.index, self.tokenizer, english_words()) or False
+        return self._corrector or None
+
+    def _widened(
+        self,
+        narrow: Answer,
+        question: str,
+        when: TimeQuery,
+        filters: Filters,
+        mode: Mode,
+        k: int,
+        rerank: bool,
+        explain: bool,
+        reference: str,
+    ) -> Answer:
+        """The answer from outside a relative window ("this week", "recently") that left no
+        confident answer, when there is one; the window's answer otherwise. A window narrows
+        where it can and never hides what the archive holds."""
+        wide = filters.narrowed(when.wide_since, when.wide_until)
+        answer = self._answer(question, when, wide, mode, k, rerank, explain, reference)
+        if not answer.answered:
+            return narrow
+        inside = narrow.filters.describe() if narrow.filters else ""
+        outside = f"from the archive {wide.describe()}" if wide.active else "from the whole archive"
+        said = (
+            f"Nothing {when.window_words} ({inside}) answers well; the best answer {outside} is below."
+            if inside
+            else f"Nothing {when.window_words} answers well; the best answer {outside} is below."
+        )
+        answer.note = f"{said} {answer.note}".strip()
+        answer.widened = True
+        return answer
+
+    def _answer(
+        self,
+        cleaned: str,
+        when: TimeQuery,
+        applied: Filters,
+        mode: Mode,
+        k: int,
+        rerank: bool,
+        explain: bool,
+        reference: str | None,
+    ) -> Answer:
+        """Answer ``cleaned`` with the evidence ``applied`` admits (elapsed time set by ``ask``)."""
         allowed = None
         if applied.active:
             allowed = self._allowed(applied)
             if allowed.count == 0:
-                return self._nothing_matches(cleaned, mode, applied, when, reference, started)
+                return self._nothing_matches(cleaned, mode, applied, when, reference)
         searched = when.searched
         # Encoded on the worker thread while _rank runs the lexical searches (question_vector.py).
         pending = encode_soon(self.encoder, searched)
@@ -173,7 +267,18 @@ class Answerer:
         read = None
         if self.reader is not None and rerank and mode is Mode.HYBRID:
             prior = self._recency_prior(fresh) if fresh is not None else None
-            read = self.reader.rerank(searched, ranked, self.index.text, prior)
+            latest = fresh is not None and self.latest.margin > 0
+            read = self.reader.rerank(
+                searched,
+                ranked,
+                self._reading_text,
+                prior,
+                candidates=self.latest.candidates if latest else None,
+                always_read=latest,
+            )
+            if latest:
+                # "latest", "now", "most recently": the newest report that answers leads.
+                read = newest_answer_first(read, self._date_of, self.reader.settings.min_score, self.latest.margin)
             ranked = read.ranked
         if self.statements_first:
             ranked = statements_first(ranked, self.index.text)
@@ -202,18 +307,35 @@ class Answerer:
             mode=mode.value,
             note=note,
             timeline=timeline,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
+            elapsed_ms=0.0,
             reranker=self.reader.settings.model if read is not None else "",
             filters=applied,
             time=list(when.readings),
             as_of=reference if when.readings else None,
         )
 
+    def _reading_text(self, sentence_id: int) -> str:
+        """What the cross-encoder reads for a sentence: the sentence, with the context
+        [rerank] ce_context asks for before it."""
+        text = self.index.text(sentence_id)
+        context = self.reader.settings.context if self.reader is not None else "none"
+        if context == "title":
+            return embedding_text(self.index.article_of(sentence_id), text)
+        if context == "previous" and sentence_id > 0:
+            article = self.index.article_of(sentence_id)
+            try:
+                same = self.index.article_of(sentence_id - 1)["id"] == article["id"]
+            except (KeyError, IndexError):
+                same = False
+            if same:
+                return f"{self.index.text(sentence_id - 1)} {text}"
+        return text
+
     def _allowed(self, filters: Filters) -> Allowance:
         return self.index.allowed(filters)
 
     def _nothing_matches(
-        self, question: str, mode: Mode, filters: Filters, when: TimeQuery, reference: str | None, started: float
+        self, question: str, mode: Mode, filters: Filters, when: TimeQuery, reference: str | None
     ) -> Answer:
         manifest = self.index.describe()
         note = nothing_matches_note(filters, self.index, manifest.date_min, manifest.date_max, when.words)
@@ -223,7 +345,7 @@ class Answerer:
             answered=False,
             mode=mode.value,
             note=note,
-            elapsed_ms=(time.perf_counter() - started) * 1000,
+            elapsed_ms=0.0,
             filters=filters,
             time=list(when.readings),
             as_of=reference if when.readings else None,
@@ -260,8 +382,12 @@ class Answerer:
         features_ok = mode is not Mode.HYBRID or self.fusion is not FusionMethod.FEATURES or top.score >= self.min_score
         if top.rerank_score is not None and self.reader is not None:
             # The cross-encoder tells an on-topic near miss from an answer better than cosine or
-            # feature points can; both must agree (docs/quality.md, "No answer").
-            return features_ok and top.rerank_score >= self.reader.settings.min_score
+            # feature points can; both must agree (docs/quality.md, "No answer"), unless the
+            # reader is sure enough to vouch for a sentence the features rank low ("Who leads
+            # NATO?" answered by "NATO Secretary-General Jens Stoltenberg said ...").
+            reading = self.reader.settings
+            vouched = top.rerank_score >= reading.vouch_score
+            return (features_ok or vouched) and top.rerank_score >= reading.min_score
         return features_ok
 
     def _rank(

@@ -12,7 +12,7 @@ idf * tf / (tf + k1 * (1 - b + b * dl / avgdl)).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,14 @@ class Postings:
         ):
             return low
         return -1
+
+    def vocabulary(self) -> Iterator[tuple[str, int]]:
+        """Each term with the number of documents holding it."""
+        offsets = self._vocab_offsets
+        vocab = bytes(self._vocab)
+        df = np.diff(np.asarray(self.indptr))
+        for term in range(len(offsets) - 1):
+            yield vocab[offsets[term] : offsets[term + 1]].decode("utf-8"), int(df[term])
 
     def postings(self, token: str) -> tuple[np.ndarray, np.ndarray]:
         """Documents holding ``token`` and how often each holds it."""

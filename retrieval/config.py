@@ -50,6 +50,7 @@ CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
     ("store", "backend"): ("local", "milvus"),
     ("model", "query_runtime"): ("onnxruntime", "torch"),
     ("model", "query_precision"): ("float32", "int8"),
+    ("rerank", "ce_context"): ("none", "title", "previous"),
 }
 # Numbers below which a setting means nothing (a batch of 0, a negative wait).
 MINIMUM: dict[tuple[str, str], float] = {
@@ -67,6 +68,11 @@ MINIMUM: dict[tuple[str, str], float] = {
     ("store", "batch_rows"): 1,
     ("store", "retries"): 0,
     ("store", "timeout_seconds"): 0.1,
+    ("time", "week_days"): 1,
+    ("time", "few_days"): 1,
+    ("time", "recent_days"): 1,
+    ("time", "latest_margin"): 0,
+    ("time", "latest_candidates"): 1,
 }
 PATH_KEYS = (("index", "dir"), ("index", "seed_dir"))
 

@@ -42,6 +42,10 @@ class ReadingSettings:
     max_length: int
     threads: int
     min_score: float
+    vouch_score: float = float("inf")
+    # What the cross-encoder reads beside each sentence: "none", "title" (the article's title
+    # before the sentence, as the dense model reads it) or "previous" (the sentence before it).
+    context: str = "none"
 
     @property
     def enabled(self) -> bool:
@@ -70,6 +74,8 @@ class ReadingSettings:
             max_length=value("ce_max_length", int),
             threads=value("ce_threads", int),
             min_score=value("ce_min_score", float),
+            vouch_score=value("ce_vouch_score", float),
+            context=value("ce_context", str),
         )
         from retrieval.cross_encoder import RUNTIMES
 
@@ -107,15 +113,19 @@ class ReadingReranker:
         ranked: list[tuple[int, float]],
         text_of: Callable[[int], str],
         prior: Callable[[list[int], np.ndarray], np.ndarray] | None = None,
+        candidates: int | None = None,
+        always_read: bool = False,
     ) -> Read:
         """``prior`` adds to each head sentence's fused score (in standard deviations), e.g. the
-        recency bonus of a "latest" question (retrieval/recency.py)."""
+        recency bonus of a "latest" question (retrieval/recency.py). ``candidates`` overrides
+        how many are read; ``always_read`` reads them even when the first stage's best leads by
+        the skip margin (a "latest" question needs every candidate's reading)."""
         if not ranked:
             return Read(ranked)
-        n = min(self.settings.candidates, len(ranked))
+        n = min(candidates or self.settings.candidates, len(ranked))
         head = ranked[:n]
         margin = self.settings.skip_margin
-        if n == 1 or (margin > 0 and head[0][1] - head[1][1] >= margin):
+        if n == 1 or (not always_read and margin > 0 and head[0][1] - head[1][1] >= margin):
             best = head[0][0]
             score = float(self.scorer.score(question, [text_of(best)])[0])
             return Read(list(ranked), {best: score}, skipped=n > 1)
@@ -131,6 +141,25 @@ class ReadingReranker:
             {head[i][0]: float(cross[i]) for i in range(n)},
             fused={head[i][0]: float(fused[i]) for i in range(n)},
         )
+
+
+def newest_answer_first(read: Read, date_of: Callable[[int], str | None], floor: float, margin: float) -> Read:
+    """For a question about the latest state of things: the newest sentence the cross-encoder
+    says answers (at or above ``floor``, and within ``margin`` logits of its best reading)
+    leads; the rest keep their order, so older answers follow as the timeline. A newer
+    sentence that does not answer never leads."""
+    if not read.scores or margin <= 0:
+        return read
+    best = max(read.scores.values())
+    answering = {i for i, score in read.scores.items() if score >= floor and score >= best - margin}
+    dated = [(date_of(i) or "", -position, i) for position, (i, _) in enumerate(read.ranked) if i in answering]
+    if not dated:
+        return read
+    _, _, lead = max(dated)
+    if read.ranked[0][0] == lead:
+        return read
+    ranked = [pair for pair in read.ranked if pair[0] == lead] + [pair for pair in read.ranked if pair[0] != lead]
+    return Read(ranked, read.scores, read.skipped, read.fused)
 
 
 def zscore(values: np.ndarray, min_spread: float = 0.0) -> np.ndarray:

@@ -44,6 +44,23 @@ class RecencySettings:
             raise ConfigError(f"[time] has a setting that is not a number ({exc})") from None
 
 
+@dataclass(frozen=True)
+class LatestSettings:
+    """How the reading stage answers "latest" ([time] latest_margin, latest_candidates): the
+    newest read sentence within ``margin`` logits of the best reading leads (0: off, the
+    recency bonus alone orders), reading ``candidates`` sentences."""
+
+    margin: float = 0.0
+    candidates: int = 5
+
+    @classmethod
+    def from_section(cls, section: dict) -> LatestSettings:
+        return cls(
+            margin=float(section.get("latest_margin", cls.margin)),
+            candidates=int(section.get("latest_candidates", cls.candidates)),
+        )
+
+
 def freshness(
     ids: Sequence[int], scores: Sequence[float], date_of: Callable[[int], str | None], settings: RecencySettings
 ) -> np.ndarray:

@@ -233,6 +233,15 @@ class SearchIndex:
     def idf(self, token: str) -> float:
         return self.bm25.idf(token)
 
+    def vocabulary(self) -> list[tuple[str, int]]:
+        """Every stem of the sentences' BM25 vocabulary with the number of sentences holding
+        it, deleted ones included (for correcting misspelled question words)."""
+        counts: dict[str, int] = {}
+        for part in self.bm25.parts:
+            for stem, count in part.vocabulary():
+                counts[stem] = counts.get(stem, 0) + count
+        return list(counts.items())
+
     def term_presence(self, tokens: list[str], ids: np.ndarray) -> np.ndarray:
         return self.bm25.term_presence(tokens, ids)
 

@@ -38,8 +38,18 @@ _ABSOLUTE = (
     rf"|(?:{_PART})?{_MONTH}(?:,?\s+{_YEAR})?|{_YEAR}-\d{{2}}-\d{{2}}|{_YEAR})"
 )
 _RELATIVE = (
-    r"(?:today|yesterday|(?:the\s+)?(?:this|last|past|previous)\s+(?:week|month|year)"
+    r"(?:today|yesterday|(?:the\s+)?(?:this\s+past|this|last|past|previous)\s+(?:week|month|year)"
     r"|\d+\s+(?:days?|weeks?|months?)\s+ago)"
+)
+# Vague windows ending at the reference date: "in the past few days", "recently", "lately".
+_FEW_DAYS = r"(?:the\s+)?(?:past|last)\s+(?:few|couple\s+of|several)\s+days|recent\s+days"
+_RECENT_WORDS = (
+    r"recently|lately|of\s+late|these\s+days|(?:the\s+)?(?:past|last)\s+(?:few|couple\s+of|several)\s+weeks"
+    r"|recent\s+weeks"
+)
+_WINDOW = re.compile(
+    rf"(?<!most )\b(?:(?:in|over|during|within|for)\s+)?(?:(?P<few>{_FEW_DAYS})|(?P<recent>{_RECENT_WORDS}))\b",
+    re.IGNORECASE,
 )
 # What a preposition does to the period it governs.
 _PREPOSITIONS = {
@@ -62,10 +72,29 @@ _ANCHOR = re.compile(
 )
 # Words asking for the newest state of things.
 _LATEST = re.compile(
-    r"\b(?:latest|newest|most\s+recent(?:ly)?|recent(?:ly)?|now|nowadays|currently|current|right\s+now|so\s+far"
-    r"|to\s+date|these\s+days|at\s+the\s+moment|at\s+present|as\s+it\s+stands|still)\b",
+    r"\b(?:latest|newest|most\s+recent(?:ly)?|recent|now|nowadays|currently|current|right\s+now|so\s+far"
+    r"|to\s+date|at\s+the\s+moment|at\s+present|as\s+it\s+stands|still)\b",
     re.IGNORECASE,
 )
+
+
+@dataclass(frozen=True)
+class TimeWindows:
+    """How many days the relative words name, each a window ending at the reference date
+    ([time] in config/default.toml). News is asked about in rolling windows: a Friday question
+    about "this week" means the last seven days, Sunday's awards show included."""
+
+    week_days: int = 7  # "this week", "the past week"
+    few_days: int = 7  # "in the past few days", "in recent days"
+    recent_days: int = 30  # "recently", "lately", "these days", "in recent weeks"
+
+    @classmethod
+    def from_section(cls, section) -> TimeWindows:
+        return cls(
+            week_days=int(section.get("week_days", cls.week_days)),
+            few_days=int(section.get("few_days", cls.few_days)),
+            recent_days=int(section.get("recent_days", cls.recent_days)),
+        )
 
 
 @dataclass
@@ -77,14 +106,28 @@ class TimeQuery:
     since: str | None = None
     until: str | None = None
     newest_first: bool = False  # rank newer evidence first among equally good answers
+    # Relative words ("this week", "recently", "last month") name a window whose edges the
+    # asker did not mean exactly: when it leaves no confident answer, the answer may come from
+    # outside it (said in the note). ``wide_since``/``wide_until`` are the range without them.
+    window_words: str = ""
+    wide_since: str | None = None
+    wide_until: str | None = None
 
     @property
     def words(self) -> str:
         return ", ".join(r.words for r in self.readings)
 
+    @property
+    def has_window(self) -> bool:
+        return bool(self.window_words) and (self.since, self.until) != (self.wide_since, self.wide_until)
+
 
 def read_time_words(
-    question: str, reference: str | date, explicit_reference: bool = False, report_lag_days: int = 0
+    question: str,
+    reference: str | date,
+    explicit_reference: bool = False,
+    report_lag_days: int = 0,
+    windows: TimeWindows = TimeWindows(),
 ) -> TimeQuery:
     """Read the time words of ``question`` against ``reference`` (the archive's newest date, or
     --as-of: then "latest" also means "not after that date").
@@ -92,6 +135,7 @@ def read_time_words(
     ``report_lag_days``: news about a period is often published after it ("inflation hit 54.6%
     in June", reported July 13), so a period's filter reaches that many days past its end, and
     its words stay in the searched text to pick the report about that period among later ones.
+    ``windows``: the days that "this week", "in the past few days" and "recently" name.
     """
     ref = reference if isinstance(reference, date) else date.fromisoformat(reference)
     readings: list[TimeReading] = []
@@ -99,17 +143,30 @@ def read_time_words(
     last = 0
     newest_first = False
     reported_until: list[str] = []
-    for match in _WHEN.finditer(question):
-        reading = _reading(match, ref)
+    window: list[TimeReading] = []  # readings of relative words: loose edges
+    wide_until: list[str] = []  # the same bounds without the windows'
+    for match in _matches(question):
+        is_window = match.re is _WINDOW
+        reading = _window_reading(match, ref, windows) if is_window else _reading(match, ref, windows)
         if reading is None:
             continue
         readings.append(reading)
-        if reading.kind == PERIOD and report_lag_days > 0:
+        loose = is_window or bool(_RELATIVE_ONLY.match(match.group("when")))
+        if loose:
+            window.append(reading)
+        newest_first = newest_first or (is_window and match.group("recent") is not None)
+        bound = reading.until
+        if reading.kind == PERIOD and report_lag_days > 0 and not is_window and reading.until < ref.isoformat():
             end = date.fromisoformat(reading.until)
-            reported_until.append(max(end, min(end + timedelta(days=report_lag_days), ref)).isoformat())
+            bound = max(end, min(end + timedelta(days=report_lag_days), ref)).isoformat()
+            reported_until.append(bound)
+            if not loose:
+                wide_until.append(bound)
             continue  # the words stay in the searched text
-        if reading.until:
-            reported_until.append(reading.until)
+        if bound:
+            reported_until.append(bound)
+            if not loose:
+                wide_until.append(bound)
         kept.append(question[last : match.start()])
         last = match.end()
         newest_first = newest_first or reading.kind in (BEFORE, AFTER)
@@ -122,14 +179,67 @@ def read_time_words(
         readings.append(TimeReading(words=match.group(0), kind=LATEST, until=until))
         if until:
             reported_until.append(until)
+            wide_until.append(until)
         newest_first = True
         break  # one is enough: "the latest ... now" says it once
     since = max((r.since for r in readings if r.since), default=None)
     until = min(reported_until, default=None)
-    return TimeQuery(searched, readings, since, until, newest_first)
+    wide_since = max((r.since for r in readings if r.since and r not in window), default=None)
+    return TimeQuery(
+        searched,
+        readings,
+        since,
+        until,
+        newest_first,
+        window_words=", ".join(r.words for r in window),
+        wide_since=wide_since,
+        wide_until=min(wide_until, default=None),
+    )
 
 
-def _reading(match: re.Match, ref: date) -> TimeReading | None:
+_YEAR_WORD = re.compile(r"\b(?P<year>(?:19|20)\d{2})\b")
+# Words that ask what happened, not what was expected: "who won", "what did ... do", "was".
+_PAST = re.compile(
+    r"\b(?:did|was|were|won|had|happened|became|went|took|got|lost|beat|died|ended|finished|replaced|"
+    r"elected|resigned|scored|killed|signed|passed|announced|released|launched|hit|rose|fell)\b",
+    re.IGNORECASE,
+)
+# Words that ask about plans and forecasts, which an archive can hold before the period comes.
+_EXPECTED = re.compile(
+    r"\b(?:will|would|expect(?:s|ed)?|forecasts?|plans?|planned|scheduled|predict(?:s|ed|ion)?|projected|"
+    r"outlook|hosts?|hosted|hosting|set\s+to|due|going\s+to|next)\b",
+    re.IGNORECASE,
+)
+
+
+def after_the_archive(question: str, reference: str | date) -> int | None:
+    """The year a question asks what happened in, when that year begins after ``reference``
+    ("who won the 2026 World Cup?" of an archive that ends in 2022): no report can answer it.
+    None for questions about plans or forecasts ("where will the 2026 World Cup be held?")."""
+    ref = reference if isinstance(reference, date) else date.fromisoformat(reference)
+    later = [int(m.group("year")) for m in _YEAR_WORD.finditer(question) if int(m.group("year")) > ref.year]
+    if not later or _EXPECTED.search(question) or not _PAST.search(question):
+        return None
+    return min(later)
+
+
+def _matches(question: str) -> list[re.Match]:
+    """Dated phrases and vague windows in question order; where they overlap, the first wins."""
+    found = sorted([*_WHEN.finditer(question), *_WINDOW.finditer(question)], key=lambda m: (m.start(), -m.end()))
+    chosen: list[re.Match] = []
+    for match in found:
+        if not chosen or match.start() >= chosen[-1].end():
+            chosen.append(match)
+    return chosen
+
+
+def _window_reading(match: re.Match, ref: date, windows: TimeWindows) -> TimeReading:
+    days = windows.few_days if match.group("few") else windows.recent_days
+    words = " ".join(match.group(0).split())
+    return TimeReading(words, PERIOD, since=(ref - timedelta(days=days - 1)).isoformat(), until=ref.isoformat())
+
+
+def _reading(match: re.Match, ref: date, windows: TimeWindows = TimeWindows()) -> TimeReading | None:
     prep = (match.group("prep") or "").lower()
     prep = " ".join(prep.split())
     when = match.group("when")
@@ -138,7 +248,7 @@ def _reading(match: re.Match, ref: date) -> TimeReading | None:
         return None  # "the March 2022 meeting", "the 2022 World Cup": words, not a period asked for
     if _YEAR_ONLY.match(when) and prep not in _YEAR_PREPOSITIONS:
         return None  # "the forecast for 2023", "a ruling on 2021 taxes"
-    span = _period(when, ref, match.group("part"))
+    span = _period(when, ref, match.group("part"), windows)
     if span is None:
         return None
     start, end = span
@@ -168,13 +278,17 @@ def _reading(match: re.Match, ref: date) -> TimeReading | None:
     return TimeReading(words, PERIOD, since=start.isoformat(), until=end.isoformat())
 
 
-def _period(text: str, ref: date, part: str | None) -> tuple[date, date] | None:
+def _period(text: str, ref: date, part: str | None, windows: TimeWindows = TimeWindows()) -> tuple[date, date] | None:
     """The first and last day ``text`` names."""
     text = " ".join(text.lower().split())
     if part:
         text = text[len(" ".join(part.split())) :].lstrip(" -")
     if text.startswith("the "):
         text = text[4:]
+    if text.startswith("this past "):
+        text = text[len("this ") :]
+    if text in ("this week", "past week"):
+        return ref - timedelta(days=windows.week_days - 1), ref
     if text.startswith("past "):
         days = {"week": 7, "month": 30, "year": 365}[text.split()[1]]
         return ref - timedelta(days=days - 1), ref

@@ -162,6 +162,11 @@ class Answer:
     # The time words read in the question, and the date they were resolved against (None: none read).
     time: list[TimeReading] = field(default_factory=list)
     as_of: str | None = None
+    # True when a relative window ("this week", "recently") left no confident answer and the
+    # evidence comes from outside it (the note says so; ``filters`` is what was searched).
+    widened: bool = False
+    # Misspelled words replaced before searching: (as asked, as the archive spells it).
+    spelling: list[tuple[str, str]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -175,6 +180,8 @@ class Answer:
             "filters": self.filters.to_dict(),
             "time": [t.to_dict() for t in self.time],
             "as_of": self.as_of,
+            "widened": self.widened,
+            "spelling": [list(pair) for pair in self.spelling],
             "elapsed_ms": round(self.elapsed_ms, 2),
         }
 

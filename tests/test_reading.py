@@ -206,3 +206,17 @@ def test_a_damaged_cached_graph_is_exported_again_not_run(tmp_path, monkeypatch)
         handle.write(b"\xff" * 64)
     again = CrossEncoder(SHIPPED, "float32", cache_size=0).score(*PAIRS)
     assert again == pytest.approx(want, abs=1e-6)
+
+
+def test_the_newest_answering_sentence_leads_a_latest_question():
+    from retrieval.reading import Read, newest_answer_first
+
+    dates = {1: "2022-04-25", 2: "2022-10-28", 3: "2022-11-04", 4: "2022-12-01"}
+    read = Read([(1, 9.0), (2, 8.0), (3, 7.0), (4, 6.0)], {1: 4.0, 2: 3.5, 3: 2.5, 4: -3.0})
+    lead = newest_answer_first(read, dates.get, floor=-1.0, margin=2.0)
+    # 4 is newest but does not answer (below the floor); 3 is the newest that does.
+    assert [i for i, _ in lead.ranked] == [3, 1, 2, 4]
+    assert lead.scores == read.scores
+    # Beyond the margin of the best reading a sentence does not count as answering.
+    assert [i for i, _ in newest_answer_first(read, dates.get, floor=-1.0, margin=1.0).ranked] == [2, 1, 3, 4]
+    assert newest_answer_first(read, dates.get, floor=-1.0, margin=0.0) is read  # off

@@ -20,7 +20,14 @@ AS_OF = "2022-12-28"  # a Wednesday
         ("what did officials say in august?", "in august", "period", "2022-08-01", "2022-08-31"),
         ("inflation last month?", "last month", "period", "2022-11-01", "2022-11-30"),
         ("what happened yesterday in Kyiv?", "yesterday", "period", "2022-12-27", "2022-12-27"),
-        ("news this week about Ukraine", "this week", "period", "2022-12-26", "2022-12-28"),
+        # "this week" is the last seven days, not since Monday: a Wednesday question still
+        # covers last Thursday's news.
+        ("news this week about Ukraine", "this week", "period", "2022-12-22", "2022-12-28"),
+        ("who won this past week?", "this past week", "period", "2022-12-22", "2022-12-28"),
+        ("what happened in the past few days in Kyiv?", "in the past few days", "period", "2022-12-22", "2022-12-28"),
+        ("who resigned recently?", "recently", "period", "2022-11-29", "2022-12-28"),
+        ("what is lately driving prices?", "lately", "period", "2022-11-29", "2022-12-28"),
+        ("what are people buying these days?", "these days", "period", "2022-11-29", "2022-12-28"),
         ("who was president before July 20, 2022?", "before July 20, 2022", "before", None, "2022-07-19"),
         ("the toll before october 2022", "before october 2022", "before", None, "2022-09-30"),
         ("who led after november 30?", "after november 30", "after", "2022-12-01", None),
@@ -72,6 +79,43 @@ def test_latest_words_ask_for_the_newest_evidence(question, words):
     assert read.newest_first and read.since is None and read.until is None
     explicit = read_time_words(question, "2022-06-30", explicit_reference=True)
     assert explicit.until == "2022-06-30"  # --as-of: "latest" means latest up to that day
+
+
+def test_most_recently_asks_for_the_newest_evidence_without_a_window():
+    read = read_time_words("what happened to the twitter deal most recently?", AS_OF)
+    assert [(r.words, r.kind) for r in read.readings] == [("most recently", "latest")]
+    assert read.since is None and not read.has_window
+
+
+def test_recent_windows_also_rank_newer_evidence_first():
+    assert read_time_words("who resigned recently?", AS_OF).newest_first
+    assert not read_time_words("who won this week?", AS_OF).newest_first
+
+
+@pytest.mark.parametrize(
+    "question, wide_since, wide_until",
+    [
+        ("who won this week?", None, None),
+        ("who resigned recently, after november 30?", "2022-12-01", None),
+        ("what's the latest this week?", None, "2022-12-28"),  # --as-of: nothing later, window or not
+    ],
+)
+def test_a_window_knows_the_range_without_it(question, wide_since, wide_until):
+    read = read_time_words(question, AS_OF, explicit_reference=True)
+    assert read.has_window
+    assert (read.wide_since, read.wide_until) == (wide_since, wide_until)
+
+
+def test_absolute_periods_are_not_windows():
+    read = read_time_words("how many troops in February 2022?", AS_OF, report_lag_days=31)
+    assert not read.has_window and (read.wide_since, read.wide_until) == (read.since, read.until)
+
+
+def test_window_lengths_come_from_settings():
+    from retrieval.time_words import TimeWindows
+
+    read = read_time_words("who won this week?", AS_OF, windows=TimeWindows(week_days=3))
+    assert (read.since, read.until) == ("2022-12-26", "2022-12-28")
 
 
 def test_relative_words_follow_the_reference_not_the_clock():
@@ -190,3 +234,69 @@ def test_a_period_with_no_articles_says_which_words_it_read(tolls):
 def test_without_time_handling_the_question_is_searched_as_written(tolls):
     answer = tolls.ask("flood death toll in March 2022", time_words=False)
     assert answer.evidence and answer.time == [] and not answer.filters.active and answer.as_of is None
+
+
+def test_a_window_that_hides_the_answer_widens_and_says_so(tolls):
+    # Asked on 2022-12-20, "this week" holds only the schools story: the toll is older.
+    answer = tolls.ask("what was the flood death toll in the province this week?")
+    assert answer.answered and answer.widened
+    assert answer.evidence[0].article_id in {"a", "b", "c"}
+    assert answer.note.startswith("Nothing this week (since 2022-12-14, until 2022-12-20) answers well")
+    assert answer.to_dict()["widened"] is True
+    assert answer.time[0].words == "this week"  # what was read is still said
+
+
+def test_a_window_with_an_answer_keeps_it(tolls):
+    answer = tolls.ask("what was the flood death toll in the province recently?", as_of="2022-10-30")
+    assert answer.answered and not answer.widened
+    assert answer.evidence[0].article_id == "c"  # within the last 30 days, newest first
+    assert answer.filters == Filters(since="2022-10-01", until="2022-10-30")
+
+
+def test_widening_keeps_the_asked_filters_and_the_as_of_day(tolls):
+    answer = tolls.ask("what was the flood death toll in the province this week?", as_of="2022-10-20")
+    assert answer.widened and answer.filters == Filters()  # nothing asked beyond the window
+    cut = tolls.ask(
+        "what was the flood death toll in the province this week?",
+        as_of="2022-10-20",
+        filters=Filters(until="2022-10-20"),
+    )
+    assert cut.widened and cut.filters == Filters(until="2022-10-20")
+    assert {e.article_id for e in cut.evidence} <= {"a", "b", "feb"}  # nothing after the day asked
+
+
+def test_widening_can_be_turned_off(isolated_index):
+    settings = Settings.load(
+        overrides={
+            "index": {"dir": str(isolated_index)},
+            "model": {"name": "hashing"},
+            "rerank": {"cross_encoder": ""},
+            "time": {"widen_windows": False},
+        }
+    )
+    index_tolls(settings)
+    answer = open_answerer(settings).ask("what was the flood death toll in the province this week?")
+    assert not answer.widened and answer.filters.since == "2022-12-14"
+
+
+@pytest.mark.parametrize(
+    "question, year",
+    [
+        ("who won the 2026 World Cup?", 2026),
+        ("what was inflation in 2023?", 2023),
+        ("where will the 2026 World Cup be held?", None),  # a plan the archive can report
+        ("what did the IMF forecast for 2023 growth?", None),
+        ("who won the 2022 World Cup?", None),
+    ],
+)
+def test_questions_about_what_happened_after_the_archive_are_found(question, year):
+    from retrieval.time_words import after_the_archive
+
+    assert after_the_archive(question, "2022-12-28") == year
+
+
+def test_a_question_about_after_the_archive_is_not_answered_and_says_why(tolls):
+    answer = tolls.ask("what was the flood death toll in the province in 2024?")
+    assert not answer.answered and answer.evidence  # the closest sentences are still listed
+    assert answer.note.startswith("The archive runs to 2022-12-20: no report in it can say what happened in 2024.")
+    assert tolls.ask("what was the flood death toll in the province?").answered
