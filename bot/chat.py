@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 
 from retrieval.filters import FilterError, make_filters
-from retrieval.followup import Conversation
+from retrieval.followup import Conversation, conversation_note
 from retrieval.types import Filters, QuestionError
 
 HOME_ENV = "NEWSDESK_HOME"
@@ -30,6 +30,9 @@ Ask a question in plain words. A short or pronoun-led question builds on the pre
   how many US troops to Poland?
   and when?                 searched as "when US troops to Poland?"
   what about Germany?       searched as "how many US troops to Germany?"
+  and in March?             searched as "how many US troops to Germany in March?"
+A new period, place, person, organisation or figure ("and the injured?") replaces the
+previous question's own; a question with a subject of its own starts afresh.
 Commands:
   /since YYYY-MM-DD   only evidence from this day on (/since alone: any day)
   /until YYYY-MM-DD   only evidence up to this day (/until alone: any day)
@@ -190,6 +193,7 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
             click.echo("(cancelled)")
             continue
         session.conversation.remember(answer.question)
+        answer.note = conversation_note(answer, reading)
         if reading.is_followup:
             click.echo(f'Searched for "{answer.question}" (following "{reading.follows}").')
         print_answer(answer, highlight)

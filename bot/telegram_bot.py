@@ -66,6 +66,7 @@ from bot.telegram_query import split_filters
 from bot.telegram_settings import TelegramSettings, load_telegram_settings, redact_logs, redactor
 from retrieval.config import ConfigError, Settings
 from retrieval.filters import FilterError
+from retrieval.followup import conversation_note
 from retrieval.types import Answer, Filters, QuestionError
 
 log = logging.getLogger("newsdesk.telegram")
@@ -224,6 +225,7 @@ async def answer_question(update: Update, context: Context, question: str) -> No
         await message.reply_text(fmt.escape(str(exc)))
         return
     state.contexts.remember(chat_id, answer.question, monotonic())
+    answer.note = conversation_note(answer, reading)
     await _reply_with_buttons(
         message, state, chat_id, answer, filters, fmt.format_answer(answer, follows=reading.follows)
     )

@@ -139,15 +139,43 @@ class FacetCache:
         return self._facets
 
 
+NOTHING_MATCHES = "No article matches"
+_HOLDS = ": the archive holds "
+_WIDEN = "Widen the dates or check the source name."
+
+
 def nothing_matches_note(
-    filters: Filters, facets: ArticleFacets, date_min: str | None, date_max: str | None, words: str = ""
+    filters: Filters,
+    facets: ArticleFacets,
+    date_min: str | None,
+    date_max: str | None,
+    words: str = "",
+    carried: Sequence[str] = (),
 ) -> str:
-    """Why no evidence can be shown, and what to widen."""
+    """Why no evidence can be shown, and what to widen. ``carried``: time words a conversation
+    carried over from the previous question, not typed in this one (retrieval/followup.py); the
+    note then says the period came from there (carried_over_note)."""
     what = f'"{words}" ({filters.describe()})' if words else filters.describe()
     span = f"{date_min} to {date_max}" if date_min and date_max else "no dated articles"
     sources = facets.sources_by_count()
     listed = ", ".join(sources[:8]) + (f" and {len(sources) - 8} more" if len(sources) > 8 else "")
-    note = f"No article matches {what}: the archive holds {span}"
+    note = f"{NOTHING_MATCHES} {what}{_HOLDS}{span}"
     if listed:
         note += f" from {listed}"
-    return note + ". Widen the dates or check the source name."
+    note += f". {_WIDEN}"
+    return carried_over_note(note, filters, carried) if carried else note
+
+
+def carried_over_note(note: str, filters: Filters, carried: Sequence[str]) -> str:
+    """``note`` (nothing_matches_note's) said of a period the conversation carried over from
+    the previous question: "No article matches the period carried over from your last question
+    ("in September 2021": since ..., until ...): the archive holds ...". The person did not
+    give that filter, so it is not blamed on them; a note of another shape is left as it is."""
+    head, holds, tail = note.partition(_HOLDS)
+    if not carried or not holds or not head.startswith(NOTHING_MATCHES):
+        return note
+    archive = tail.removesuffix(_WIDEN).rstrip()
+    words = ", ".join(f'"{w}"' for w in carried)
+    what = f"the period carried over from your last question ({words}: {filters.describe()})"
+    advice = "Name the period you mean in your question" + (", or check the source name." if filters.sources else ".")
+    return f"{NOTHING_MATCHES} {what}{_HOLDS}{archive} {advice}"

@@ -37,6 +37,15 @@ def test_a_follow_up_is_searched_with_the_previous_subject_and_says_so(cli, inde
     assert "approved a new harbour bridge on Monday" in after.split("\n 2.")[0]
 
 
+def test_a_period_carried_over_that_matches_nothing_is_said_as_such(cli, indexed):
+    output = chat(cli, "how many homes lost power in 2023?", "and when?")
+    typed, followed = output.split("Searched for")
+    assert "Widen the dates or check the source name." in typed  # the period the person typed
+    assert followed.startswith(' "when homes lost power in 2023?"')
+    assert 'No article matches the period carried over from your last question ("in 2023": since 2023-01-01' in followed
+    assert "check the source name" not in followed
+
+
 def test_a_new_question_is_not_reported_as_a_follow_up(cli, indexed):
     output = chat(cli, "how many teachers will be hired?", "how many homes lost power?")
     assert "Searched for" not in output and "12,000" in output
@@ -154,3 +163,17 @@ def test_ctrl_c_while_answering_cancels_that_question_only(monkeypatch, capsys):
     run_chat(answerer, None, None, Filters(), None, "none", lambda answer, highlight: None)
     assert "(cancelled)" in capsys.readouterr().out
     assert answerer.questions == ["slow one", "next"]
+
+
+def test_a_new_period_replaces_the_previous_one_and_is_shown(monkeypatch, capsys):
+    answerer = ScriptedAnswerer()
+    fed = "how much did the Fed raise rates in March?"
+    scripted_input(monkeypatch, fed, "and in June?", "and in April?", "what about the ECB?", EOFError())
+    run_chat(answerer, None, None, Filters(), None, "none", lambda answer, highlight: None)
+    assert answerer.questions == [
+        fed,
+        "how much did the Fed raise rates in June?",
+        "how much did the Fed raise rates in April?",
+        "how much did the ECB raise rates in April?",
+    ]
+    assert f'Searched for "how much did the Fed raise rates in June?" (following "{fed}").' in capsys.readouterr().out

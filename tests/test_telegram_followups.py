@@ -11,7 +11,8 @@ from telegram import Update
 from test_telegram_bot import BOT_USER, HEADLINE, Harness, StubAnswerer, answerer, bot, evidence, make_bot_with
 
 from bot.telegram_memory import parse_callback
-from retrieval.types import Answer, Filters
+from retrieval.filters import nothing_matches_note
+from retrieval.types import Answer, Filters, TimeReading
 
 _ids = itertools.count(10_000)
 
@@ -92,6 +93,52 @@ async def test_a_follow_up_in_a_chat_is_searched_with_the_previous_subject_and_s
     [reply] = await bot.say("and when?")
     assert bot.answerer.questions == [HEADLINE, "when US troops to Poland?"]
     assert "🔎 <b>when US troops to Poland?</b>" in reply and f"following “{HEADLINE}”" in reply
+
+
+async def test_a_new_period_or_name_replaces_the_one_in_the_chats_previous_question(bot):
+    await bot.say(HEADLINE)
+    await bot.say("and in March?")
+    await bot.say("and in June?")
+    [reply] = await bot.say("what about Germany?")
+    assert bot.answerer.questions == [
+        HEADLINE,
+        "how many US troops to Poland in March?",
+        "how many US troops to Poland in June?",
+        "how many US troops to Germany in June?",
+    ]
+    assert "🔎 <b>how many US troops to Germany in June?</b>" in reply
+
+
+class NothingIn2021(StubAnswerer):
+    """Finds no article for a question about 2021, and says so as the answering core does."""
+
+    def ask(self, question: str, k: int = 5, filters: Filters | None = None) -> Answer:
+        if "2021" not in question:
+            return super().ask(question, k=k, filters=filters)
+        self.questions.append(question)
+        self.filters.append(filters)
+        applied = (filters or Filters()).narrowed("2021-01-01", "2022-01-31")
+
+        class Facets:
+            def sources_by_count(self) -> list[str]:
+                return ["Pentagon wire"]
+
+        note = nothing_matches_note(applied, Facets(), "2022-02-10", "2022-02-17", "in 2021")
+        read = [TimeReading("in 2021", "period", "2021-01-01", "2021-12-31")]
+        return Answer(question=question, evidence=[], answered=False, note=note, filters=applied, time=read)
+
+
+async def test_a_period_carried_over_that_matches_nothing_is_not_blamed_on_the_person():
+    harness = await make_bot_with(NothingIn2021())
+    try:
+        [typed] = await harness.say("how many US troops to Poland in 2021?")
+        assert "Widen the dates or check the source name." in typed
+        [reply] = await harness.say("what about Germany?")
+        assert harness.answerer.questions[-1] == "how many US troops to Germany in 2021?"
+        assert "No article matches the period carried over from your last question" in reply
+        assert "check the source name" not in reply
+    finally:
+        await harness.app.shutdown()
 
 
 async def test_follow_ups_keep_to_their_own_chat(bot):
