@@ -132,3 +132,29 @@ def test_a_json_file_without_a_data_list_is_an_error(tmp_path):
     path.write_text(json.dumps({"version": "1.1", "articles": []}))
     with pytest.raises(GoldError, match="'data' list"):
         load_gold(path)
+
+
+def test_the_week_set_asks_every_question_on_a_day_its_answer_was_published():
+    """Each answerable question of the week set can be answered from an article published on
+    or before the day it is asked, and no later than a week before it."""
+    from datetime import date
+
+    from retrieval.evaluation.normalize import matches_any
+
+    gold = load_gold(DATA / "news2022_week.jsonl")
+    assert len(gold.questions) >= 150 and not gold.skipped
+    assert all(q.as_of for q in gold.questions)
+    articles = [json.loads(line) for line in (DATA / "news2022_week_articles.jsonl").read_text().splitlines()]
+    for question in gold.questions:
+        if not question.answers:
+            continue
+        asked = date.fromisoformat(question.as_of)
+        holding = [
+            a
+            for a in articles
+            if a["date"] == question.date
+            and a["source"] == question.source
+            and matches_any(a["text"], question.answers)
+        ]
+        assert holding, question.id
+        assert 0 <= (asked - date.fromisoformat(question.date)).days <= 6, question.id
