@@ -12,11 +12,34 @@ from typing import Any
 
 import click
 
-from retrieval.filters import FilterError, make_filters, parse_day
+from retrieval.filters import QUOTED_CHARS, FilterError, make_filters, parse_day, quoted
 from retrieval.types import Filters
 
+
+class WholeNumberRange(click.IntRange):
+    """click.IntRange that says what is wrong with a value that is no number in plain words:
+    "'abc' is not a whole number; give k between 1 and 100" (click says "is not a valid
+    integer range"). ``what`` names the value, as the server's messages have no option name."""
+
+    def __init__(self, low: int, high: int, what: str) -> None:
+        super().__init__(low, high)
+        self.what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str):
+            try:
+                int(value)  # what IntRange itself tries
+            except ValueError:
+                self.fail(
+                    f"{quoted(value)} is not a whole number; give {self.what} between {self.min} and {self.max}",
+                    param,
+                    ctx,
+                )
+        return super().convert(value, param, ctx)
+
+
 MODES = ["bm25", "dense", "hybrid"]
-K_TYPE = click.IntRange(1, 100)
+K_TYPE = WholeNumberRange(1, 100, "k")
 MODE_TYPE = click.Choice(MODES)
 # The parameters that restrict the evidence inside retrieval (retrieval/filters.py).
 FILTERS = ("since", "until", "source")
@@ -119,6 +142,10 @@ def _given(value: Any) -> bool:
 def _convert(param_type: click.ParamType, name: str, value: Any) -> Any:
     if not _given(value):
         return None
+    if isinstance(value, str) and len(value) > QUOTED_CHARS:
+        value = value[:QUOTED_CHARS] + "…"  # longer than any valid value: only the message quotes it
+    elif not isinstance(value, str | int | float):
+        raise ParamError(f"Invalid value for '{name}': give one value, not a JSON {type(value).__name__}")
     try:
         return param_type.convert(value, None, None)
     except click.BadParameter as exc:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import click
 
-from retrieval.filters import FilterError, make_filters
+from retrieval.filters import FilterError, make_filters, unknown_source_note
 from retrieval.followup import Conversation, conversation_note
 from retrieval.types import Filters, QuestionError
 
@@ -114,6 +114,8 @@ class ChatSession:
     base_filters: Filters = field(default_factory=Filters)
     filters: Filters = field(default_factory=Filters)
     conversation: Conversation = field(default_factory=Conversation)
+    # The archive's source names (archive_sources), to refuse a /source that picks none of them.
+    known_sources: Callable[[], Sequence[str]] | None = None
 
     def __post_init__(self) -> None:
         self.filters = self.base_filters
@@ -145,10 +147,24 @@ class ChatSession:
         else:
             sources = [value] if value else []
         try:
-            self.filters = make_filters(since, until, sources)
+            filters = make_filters(since, until, sources)
         except FilterError as exc:
             return f"error: {exc}"
+        checked = name == "source" and filters.sources and self.known_sources is not None
+        unknown = unknown_source_note(filters.sources, self.known_sources()) if checked else None
+        if unknown:
+            now = f"source {', '.join(self.filters.sources)}" if self.filters.sources else "every source"
+            return f"{unknown} The source filter is unchanged ({now})."
+        self.filters = filters
         return f"Filtered: {self.filters.describe()}." if self.filters.active else "No filters: the whole archive."
+
+
+def archive_sources(answerer) -> Callable[[], Sequence[str]] | None:
+    """The source names of the archive the answerer reads (its newest generation), or None
+    for an answerer that cannot list them."""
+    if not hasattr(getattr(answerer, "index", None), "sources_by_count"):
+        return None
+    return lambda: answerer.index.sources_by_count()
 
 
 def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_answer) -> None:
@@ -156,7 +172,7 @@ def run_chat(answerer, k, mode, filters: Filters, as_of, highlight: str, print_a
     against the previous question); Ctrl-C drops the line, Ctrl-D or /quit leaves."""
     history = History(data_home() / HISTORY_FILE, warn=lambda message: click.echo(message, err=True))
     use_readline(history.load())
-    session = ChatSession(base_filters=filters)
+    session = ChatSession(base_filters=filters, known_sources=archive_sources(answerer))
     stats = answerer.stats()
     click.echo(
         f"newsdesk: {stats['articles']} articles, {stats['sentences']} sentences. /help for commands; Ctrl-D quits."

@@ -133,7 +133,9 @@ def create_app(service: Service) -> Starlette:
         Route("/readyz", partial(readyz, service=service), methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan)
+    # An unknown path or a wrong method gets the API's error object too, not Starlette's plain text.
+    handlers = {404: no_such_path, 405: wrong_method}
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers=handlers)
     app.add_middleware(RequestLog, log_questions=service.config.log_questions)
     app.state.service = service
     return app
@@ -279,6 +281,22 @@ async def readyz(_request: Request, service: Service) -> Response:
 
 async def openapi(_request: Request) -> Response:
     return JSONResponse(openapi_document())
+
+
+async def no_such_path(request: Request, _exc: Exception) -> Response:
+    return JSONResponse(error_object(f"No such path {_path(request)}; see /openapi.json"), 404)
+
+
+async def wrong_method(request: Request, exc: Exception) -> Response:
+    given = (getattr(exc, "headers", None) or {}).get("Allow", "")
+    allow = ", ".join(sorted(m.strip() for m in given.split(",") if m.strip()))
+    message = f"{_path(request)} does not take {request.method}" + (f"; use {allow}" if allow else "")
+    return JSONResponse(error_object(f"{message} (see /openapi.json)"), 405, {"Allow": allow} if allow else None)
+
+
+def _path(request: Request) -> str:
+    path = request.url.path
+    return path if len(path) <= 100 else path[:100] + "…"
 
 
 class RequestLog:

@@ -16,6 +16,11 @@ from bot.ask_params import FILTERS, MODES
 from retrieval.types import Answer, Evidence
 
 FORM_FIELDS = ("q", "k", "mode", *FILTERS)
+# The most of each submitted field the page writes back: the question up to the form's own
+# maxlength, the rest far beyond any valid value, so a pasted page is never echoed whole.
+FIELD_CHARS = {"q": 1000}
+OTHER_FIELD_CHARS = 100
+TITLE_CHARS = 200
 
 STYLE = """
 body{font:16px/1.5 system-ui,sans-serif;max-width:52rem;margin:1.5rem auto;padding:0 1rem;color:#1d1d1f}
@@ -44,6 +49,8 @@ def render_page(
 ) -> str:
     """The whole page; ``form`` holds the submitted fields, to refill the form and make the permalink."""
     question = form.get("q", "")
+    if len(question) > TITLE_CHARS:
+        question = question[:TITLE_CHARS] + "…"
     title = f"{question} · newsdesk" if question else "newsdesk"
     parts = [
         "<!doctype html>",
@@ -73,7 +80,7 @@ def _stats_line(stats: Mapping[str, Any] | None) -> str:
 
 
 def _form(form: Mapping[str, str]) -> str:
-    value = {name: escape(form.get(name, "")) for name in FORM_FIELDS}
+    value = {name: escape(form.get(name, "")[: FIELD_CHARS.get(name, OTHER_FIELD_CHARS)]) for name in FORM_FIELDS}
     modes = "".join(
         f'<option value="{m}"{" selected" if form.get("mode") == m else ""}>{m or "default"}</option>'
         for m in ["", *MODES]

@@ -48,6 +48,7 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import telegram_format as fmt
 from bot.ask_params import K_TYPE
+from bot.chat import archive_sources
 from bot.telegram_access import AccessPolicy, RateLimiter
 from bot.telegram_memory import (
     MORE,
@@ -65,7 +66,7 @@ from bot.telegram_query import HELP as FILTER_HELP
 from bot.telegram_query import split_filters
 from bot.telegram_settings import TelegramSettings, load_telegram_settings, redact_logs, redactor
 from retrieval.config import ConfigError, Settings
-from retrieval.filters import FilterError
+from retrieval.filters import FilterError, unknown_source_note
 from retrieval.followup import conversation_note
 from retrieval.types import Answer, Filters, QuestionError
 
@@ -208,6 +209,10 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     except FilterError as exc:
         await message.reply_text(f"{fmt.escape(str(exc))}.\n{FILTER_HELP}")
         return
+    unknown = await _unknown_source(state, filters)
+    if unknown:  # said now, rather than as an answer that matches nothing
+        await message.reply_text(f"{fmt.escape(unknown)} Nothing was asked; please send the question again.")
+        return
     problem = question_problem(question, state)
     if problem:
         await message.reply_text(problem)
@@ -229,6 +234,15 @@ async def answer_question(update: Update, context: Context, question: str) -> No
     await _reply_with_buttons(
         message, state, chat_id, answer, filters, fmt.format_answer(answer, follows=reading.follows)
     )
+
+
+async def _unknown_source(state: BotState, filters: Filters) -> str | None:
+    """What to say when a source: word picks none of the archive's sources ("No source matches
+    'reutrs'; did you mean Reuters?"); None when each picks one, or the answerer cannot list them."""
+    sources = archive_sources(state.answerer) if filters.sources else None
+    if sources is None:
+        return None
+    return unknown_source_note(filters.sources, await state.run(sources))
 
 
 def _asker(update: Update) -> int:

@@ -26,6 +26,29 @@ class EncoderError(RuntimeError):
     """The configured model cannot be loaded; the message says what to install or set."""
 
 
+def unknown_model_message(name: str, where: str) -> str | None:
+    """Why ``name`` can be no model at all, with the fix for ``where`` it was set (Settings.source:
+    a file, an environment variable or a flag); None for a built-in name or an existing folder.
+    Said before an index is opened, as "rebuild the index" would fail with the same name."""
+    if name in (MINILM, MINILM_INT8, HASHING) or Path(name).expanduser().is_dir():
+        return None
+    choices = '"minilm", "hashing" or the path of a local sentence-transformers model folder'
+    kind, _, origin = where.partition(" ")
+    if where.startswith("environment variable "):
+        variable = where.removeprefix("environment variable ")
+        fix = f"unset {variable}, or set it to {choices}"
+    elif kind == "flag":
+        fix = f"give {origin} {choices}"
+    elif kind == "file":
+        fix = f"set [model] name in {origin} to {choices}"
+    else:
+        fix = f"set [model] name to {choices}"
+    return (
+        f"model {name!r} (from {where}) cannot be found: it is neither a model newsdesk ships "
+        f"({MINILM}, {MINILM_INT8}, {HASHING}) nor a local model folder. To fix it, {fix}."
+    )
+
+
 class Encoder(Protocol):
     name: str
     dim: int

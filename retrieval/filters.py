@@ -8,6 +8,7 @@ ever return allowed sentences, and a narrow period still gets its own best sente
 
 from __future__ import annotations
 
+import difflib
 import re
 import threading
 from collections.abc import Iterable, Sequence
@@ -26,6 +27,18 @@ class FilterError(ValueError):
     """A filter value cannot be used; the message says which and how to write it."""
 
 
+# How much of a value a person typed an error message quotes back: enough to recognise it,
+# never a whole pasted page (the HTTP API returns these messages).
+QUOTED_CHARS = 60
+SOURCE_NAME_CHARS = 100
+
+
+def quoted(value: object, limit: int = QUOTED_CHARS) -> str:
+    """``repr`` of a value for an error message, cut to ``limit`` characters with an ellipsis."""
+    text = str(value)
+    return repr(text if len(text) <= limit else text[:limit] + "…")
+
+
 def parse_day(value: str, name: str) -> str:
     """A YYYY-MM-DD day, checked to be a real date; FilterError naming the option otherwise."""
     text = str(value).strip()
@@ -34,7 +47,7 @@ def parse_day(value: str, name: str) -> str:
             raise ValueError
         return date.fromisoformat(text).isoformat()
     except ValueError:
-        raise FilterError(f"{name} {value!r} is not a date: write it as YYYY-MM-DD, e.g. 2022-02-15") from None
+        raise FilterError(f"{name} {quoted(value)} is not a date: write it as YYYY-MM-DD, e.g. 2022-02-15") from None
 
 
 def make_filters(since: str | None = None, until: str | None = None, sources: Iterable[str] | None = None) -> Filters:
@@ -50,6 +63,10 @@ def make_filters(since: str | None = None, until: str | None = None, sources: It
             raise FilterError("source must be text, e.g. reuters")
         for name in value.split(","):
             name = " ".join(name.split())
+            if len(name) > SOURCE_NAME_CHARS:
+                raise FilterError(
+                    f"source {quoted(name)} is {len(name):,} characters long; give a source's name, e.g. reuters"
+                )
             if name and name.lower() not in (n.lower() for n in names):
                 names.append(name)
     return Filters(since=since, until=until, sources=tuple(names))
@@ -63,6 +80,39 @@ def source_matches(name: str, source: str) -> bool:
     """Whether a source filter ``name`` picks an article from ``source``: whole words, case folded."""
     pattern = r"(?<!\w)" + r"\s+".join(re.escape(w) for w in name.lower().split()) + r"(?!\w)"
     return re.search(pattern, source.lower()) is not None
+
+
+def unknown_source_note(names: Iterable[str], sources: Sequence[str]) -> str | None:
+    """What to tell someone whose source filter picks none of the archive's ``sources`` (as
+    ``sources_by_count`` lists them), at once rather than after a question that matches nothing:
+    "No source matches 'reutrs'; did you mean Reuters?". None when every name picks a source."""
+    for name in names:
+        if any(source_matches(name, source) for source in sources):
+            continue
+        close = closest_sources(name, sources)
+        if close:
+            hint = f"did you mean {' or '.join(close)}?"
+        elif sources:
+            hint = f"the archive's sources are {', '.join(sources[:8])}" + (
+                f" and {len(sources) - 8} more." if len(sources) > 8 else "."
+            )
+        else:
+            hint = "the archive's articles carry no source names."
+        return f"No source matches {quoted(name)}; {hint}"
+    return None
+
+
+def closest_sources(name: str, sources: Sequence[str], n: int = 3) -> list[str]:
+    """Up to ``n`` source names spelled most like ``name`` (the whole name, or one of its words:
+    "assocated" finds "Associated Press"), best first."""
+    wanted = " ".join(name.lower().split())
+
+    def likeness(source: str) -> float:
+        spellings = [source.lower(), *source.lower().split()]
+        return max(difflib.SequenceMatcher(None, wanted, s).ratio() for s in spellings)
+
+    scored = sorted(((likeness(s), i) for i, s in enumerate(sources) if s), key=lambda pair: (-pair[0], pair[1]))
+    return [sources[i] for score, i in scored[:n] if score >= 0.6]
 
 
 @dataclass

@@ -16,8 +16,19 @@ def backend(settings: Settings) -> str:
     return settings.get("store", "backend")
 
 
+def check_model(settings: Settings) -> None:
+    """EncoderError naming the fix when [model] name can be no model, before any store is
+    opened or written (a store's own message would say "rebuild", which fails the same way)."""
+    from retrieval.embed import EncoderError, unknown_model_message
+
+    problem = unknown_model_message(settings.get("model", "name"), settings.source("model", "name"))
+    if problem:
+        raise EncoderError(problem)
+
+
 def open_search(settings: Settings, root: Path | None = None, model: str | None = None) -> SentenceSearch:
     """The archive for questions: the live generation of the segment folder, or the Milvus collections."""
+    check_model(settings)
     if backend(settings) == MILVUS:
         from retrieval.milvus_store import open_milvus_search
 
@@ -31,6 +42,7 @@ def open_search(settings: Settings, root: Path | None = None, model: str | None 
 
 def make_indexer(settings: Settings, index_dir: Path | None = None, **options: Any):
     """The indexer of the configured store; both take the same inputs and give an IngestReport."""
+    check_model(settings)
     if backend(settings) == MILVUS:
         from retrieval.milvus_indexer import MilvusIndexer
 

@@ -71,6 +71,20 @@ def test_source_in_chat_keeps_only_that_source(cli, indexed):
     assert "— 2024-03-05 · storm" in output and "· school" not in output
 
 
+def test_a_source_that_matches_nothing_is_refused_at_once_naming_the_closest(cli, indexed):
+    # tiny_corpus's sources are its file names: harbour, storm, school.
+    output = chat(cli, "/source stomr", "how many teachers will be hired?")
+    assert "No source matches 'stomr'; did you mean storm? The source filter is unchanged (every source)." in output
+    assert "Filtered:" not in output and "300 teachers" in output  # nothing was applied
+
+
+def test_a_misspelt_source_keeps_the_source_filter_already_set(cli, indexed):
+    output = chat(cli, "/source storm", "/source schol", "/source nowhere", "how many teachers will be hired?")
+    assert "No source matches 'schol'; did you mean school? The source filter is unchanged (source storm)." in output
+    assert "No source matches 'nowhere'; the archive's sources are " in output
+    assert "— 2024-03-05 · storm" in output and "· school" not in output
+
+
 def test_a_bad_date_in_a_command_says_how_to_write_it(cli, indexed):
     output = chat(cli, "/since yesterday")
     assert "error: since 'yesterday' is not a date: write it as YYYY-MM-DD" in output

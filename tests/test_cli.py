@@ -103,6 +103,25 @@ def test_stats_without_an_index_says_what_to_run(cli):
     assert result.exit_code == 1 and "newsdesk index" in result.output
 
 
+def test_a_model_name_that_names_no_model_says_so_and_how_to_fix_it(cli, indexed, monkeypatch):
+    monkeypatch.setenv("NEWSDESK_MODEL", "nosuch")
+    for args in (["ask", "how many homes lost power?"], ["index", str(indexed)]):
+        result = cli.invoke(main, args)
+        assert result.exit_code == 1, result.output
+        assert "model 'nosuch' (from environment variable NEWSDESK_MODEL) cannot be found" in result.output
+        assert 'unset NEWSDESK_MODEL, or set it to "minilm", "hashing" or the path of a local' in result.output
+        assert "rebuild" not in result.output  # a rebuild with that name fails the same way
+
+
+def test_only_a_name_that_is_no_model_and_no_folder_is_refused(tmp_path):
+    from retrieval.embed import unknown_model_message
+
+    assert unknown_model_message("minilm", "environment variable NEWSDESK_MODEL") is None
+    assert unknown_model_message(str(tmp_path), "flag --model") is None  # a local model folder
+    in_file = unknown_model_message("nosuch", "file /etc/newsdesk.toml (NEWSDESK_CONFIG)")
+    assert in_file and 'set [model] name in /etc/newsdesk.toml (NEWSDESK_CONFIG) to "minilm"' in in_file
+
+
 def test_chat_answers_each_line_until_quit(cli, indexed):
     result = cli.invoke(main, ["chat"], input="how many teachers?\n\n:q\n")
     assert result.exit_code == 0 and "300" in result.output

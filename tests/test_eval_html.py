@@ -121,10 +121,33 @@ def test_html_report_escapes_gold_and_article_strings(gold, tmp_path):
         "section",
         "span",
         "script",
+        "dl",
+        "dt",
+        "dd",
     }
     assert not any(name.startswith("on") for _, attrs in page.tags for name in attrs)
     assert html.count("<script>") == 1  # the report's own filter, and nothing from the data
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+
+
+def test_every_metric_and_status_on_the_page_is_explained_in_words(gold, tmp_path):
+    out = tmp_path / "out"
+    result = CliRunner().invoke(eval_command, [str(gold), "--mode", "bm25", "--html", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    html = (out / "report.html").read_text(encoding="utf-8")
+    metrics = re.findall(r"<tr><td>([^<]+)</td>", html)
+    legend = dict(re.findall(r"<dt><code>([^<]+)</code></dt><dd>([^<]+)</dd>", html))
+    assert {"date_acc", "noans_false", "noans_correct", "hit@1", "mrr@10", "p95_ms"} <= set(metrics)
+    assert set(metrics) <= set(legend)  # every row of the summary table has its meaning
+    assert "gold date" in legend["date_acc"] and "first hit sentence" in legend["date_acc"]
+    assert "wrongly said it has no good answer" in legend["noans_false"]
+    assert "cannot answer" in legend["noans_correct"] and "rightly" in legend["noans_correct"]
+    assert "first 3 evidence sentences" in legend["hit@3"] and "reciprocal rank" in legend["mrr@10"]
+    statuses = dict(re.findall(r"<dt>([^<]+)</dt><dd>([^<]+)</dd>", html))
+    listed = re.findall(r'<option value="[a-z-]+">([^<]+) \(\d+\)</option>', html)
+    assert listed == ["missed (no gold answer in the evidence)", "answered, but the archive holds no answer", "hit"]
+    assert set(listed) <= set(statuses)  # every status in the filter is explained under it
+    assert "none of the evidence sentences shown" in statuses["missed (no gold answer in the evidence)"]
 
 
 def test_without_html_no_page_is_written(gold, tmp_path):

@@ -92,7 +92,8 @@ def test_a_missing_question_is_the_empty_question(client):
     ("params", "words"),
     [
         ({"k": "0"}, "Invalid value for 'k': 0 is not in the range 1<=x<=100."),
-        ({"k": "many"}, "Invalid value for 'k': 'many' is not a valid integer range."),
+        ({"k": "many"}, "Invalid value for 'k': 'many' is not a whole number; give k between 1 and 100"),
+        ({"k": "2.5"}, "Invalid value for 'k': '2.5' is not a whole number; give k between 1 and 100"),
         ({"mode": "magic"}, "Invalid value for 'mode': 'magic' is not one of 'bm25', 'dense', 'hybrid'."),
     ],
 )
@@ -153,6 +154,52 @@ def test_the_cli_takes_the_same_filters(indexed):
     assert {e["source"] for e in out["evidence"]} == {"storm"}
     bad = CliRunner().invoke(main, ["ask", "--until", "03/01/2024", QUESTION], env={"NEWSDESK_MODEL": "hashing"})
     assert bad.exit_code == 2 and "--until '03/01/2024' is not a date" in bad.output
+
+
+LONG = "spam " * 1000  # 5,000 characters
+ECHO_LIMIT = 250  # error_object cuts the question at 200; a message quotes less of a value
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"q": LONG},
+        *({"q": QUESTION, name: LONG} for name in ("k", "mode", "since", "until", "as_of", "source")),
+    ],
+    ids=lambda values: next(name for name, value in values.items() if value == LONG),
+)
+def test_no_error_echoes_more_than_about_200_characters_of_what_was_sent(client, values):
+    for response in (client.get("/ask", params=values), client.post("/ask", json=values)):
+        assert response.status_code == 400, response.text
+        assert "spam " * (ECHO_LIMIT // 5) not in response.text and len(response.text) < 600
+        assert response.json()["error"]
+    page = client.get("/", params=values)
+    assert page.status_code == 400 and "spam " * (ECHO_LIMIT // 5) not in page.text.split("<form")[0]  # the title
+
+
+def test_a_json_list_where_one_value_belongs_gets_400_without_echoing_it(client):
+    response = client.post("/ask", json={"q": QUESTION, "k": list(range(2000))})
+    assert response.status_code == 400
+    assert response.json()["error"] == "Invalid value for 'k': give one value, not a JSON list"
+
+
+def test_an_unknown_path_gets_404_as_the_api_error_object(client):
+    response = client.get("/nope")
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.json() == {"error": "No such path /nope; see /openapi.json"}
+    assert response.headers["x-request-id"]  # still through the request log
+    long = client.get("/" + "a" * 5000)
+    assert long.status_code == 404 and len(long.json()["error"]) < 200
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"), [("post", "/stats", "GET, HEAD"), ("delete", "/ask", "GET, HEAD, POST")]
+)
+def test_a_wrong_method_gets_405_as_the_api_error_object(client, method, path, allowed):
+    response = client.request(method.upper(), path)
+    assert response.status_code == 405 and response.headers["allow"] == allowed
+    assert response.json() == {"error": f"{path} does not take {method.upper()}; use {allowed} (see /openapi.json)"}
 
 
 @pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"question"'])

@@ -272,6 +272,22 @@ async def test_a_bad_filter_word_is_explained_and_nothing_is_asked(bot):
     assert bot.answerer.questions == []
 
 
+class SourcedIndex:
+    def sources_by_count(self) -> list[str]:
+        return ["Reuters", "Pentagon wire", "Daily <News>"]
+
+
+async def test_a_source_word_that_matches_no_source_is_refused_naming_the_closest(bot):
+    bot.answerer.index = SourcedIndex()
+    [reply] = await bot.say(f"source:reutrs {HEADLINE}")
+    assert reply.startswith("No source matches 'reutrs'; did you mean Reuters? Nothing was asked")
+    [reply] = await bot.say(f"/ask source:dayly {HEADLINE}")
+    assert "did you mean Daily &lt;News&gt;?" in reply
+    assert bot.answerer.questions == []
+    await bot.say(f"source:reuters source:daily {HEADLINE}")
+    assert bot.answerer.questions == [HEADLINE]
+
+
 async def test_help_documents_the_filter_words(bot):
     [reply] = await bot.say("/help")
     assert "since:2022-02-15 source:reuters" in reply and "until:" in reply and "latest" in reply

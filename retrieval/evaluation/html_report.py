@@ -28,6 +28,45 @@ STATUS_LABEL = {
     "hit": "hit",
     "declined": "rightly declined",
 }
+# What each status means, for the legend under the filter (docs/evaluation.md, "Metrics").
+STATUS_MEANING = {
+    "miss": "the gold lists an answer, but none of the evidence sentences shown (the top k) contains it",
+    "error": "newsdesk refused the question (QuestionError); it counts as a miss",
+    "false-answer": "the gold says the archive holds no answer, yet newsdesk answered instead of declining",
+    "hit": "an evidence sentence shown contains a gold answer; the rank is the first such sentence",
+    "declined": "the gold says the archive holds no answer, and newsdesk said it has no good answer",
+}
+
+# What each row of the summary table means, in plain words (docs/evaluation.md defines them;
+# "answerable" questions are those whose gold lists at least one answer). hit@c and mrr@c
+# rows for any cutoff are worded by metric_meaning.
+METRIC_MEANING = {
+    "n": "questions scored",
+    "n_answerable": "of them, questions whose gold lists an answer; hit@, mrr@ and the accuracies are over these",
+    "n_unanswerable": "of them, questions whose gold says the archive holds no answer",
+    "skipped": "gold entries skipped as unusable (report.md lists them with their line)",
+    "errors": "questions newsdesk refused; each counts as a miss",
+    "date_acc": (
+        "date accuracy: of the answerable questions with a hit and a gold date, the share whose first "
+        "hit sentence comes from an article of that date"
+    ),
+    "source_acc": (
+        "source accuracy: of the answerable questions with a hit and a gold source, the share whose first "
+        "hit sentence comes from that source (its name, article id or url)"
+    ),
+    "date_checked": "how many questions date_acc is computed over",
+    "source_checked": "how many questions source_acc is computed over",
+    "noans_correct": (
+        "no-answer, correct: of the questions the archive cannot answer, the share where newsdesk rightly "
+        "said it has no good answer (higher is better)"
+    ),
+    "noans_false": (
+        "no-answer, false: of the answerable questions, the share where newsdesk wrongly said it has no "
+        "good answer (lower is better)"
+    ),
+    "p50_ms": "median time of one question, in milliseconds (half the questions took longer)",
+    "p95_ms": "95th-percentile time of one question, in milliseconds (1 question in 20 took longer)",
+}
 
 STYLE = """
 body{font:15px/1.45 system-ui,sans-serif;max-width:60rem;margin:1.5rem auto;padding:0 1rem;color:#1d1d1f}
@@ -38,6 +77,8 @@ th:first-child,td:first-child{text-align:left}code{font-size:.9em}
 .q.hit{border-left-color:#188038}.q.declined{border-left-color:#1a73e8}
 .q h3{font-size:1rem;margin:.2rem 0}.meta{color:#5f6368;font-size:.88rem}
 .ev{margin:.2rem 0}.ev.hit{background:#e6f4ea}.filters{position:sticky;top:0;background:#fff;padding:.4rem 0}
+.legend{color:#3c4043;font-size:.88rem;display:grid;grid-template-columns:max-content auto;gap:.1rem .8rem}
+.legend dt{font-weight:600}.legend dd{margin:0}
 """
 
 FILTER_SCRIPT = """
@@ -70,6 +111,9 @@ def html_report(
     options = "".join(
         f'<option value="{s}">{escape(STATUS_LABEL[s])} ({counts[s]})</option>' for s in STATUS_ORDER if counts[s]
     )
+    statuses = "".join(
+        f"<dt>{escape(STATUS_LABEL[s])}</dt><dd>{escape(STATUS_MEANING[s])}</dd>" for s in STATUS_ORDER if counts[s]
+    )
     parts = [
         '<!doctype html><html lang="en"><head><meta charset="utf-8">',
         f"<title>newsdesk evaluation · {escape(gold.path.name)}</title><style>{STYLE}</style></head><body>",
@@ -91,6 +135,7 @@ def html_report(
             '<div class="filters"><label>show <select id="status"><option value="">all</option>'
             f'{options}</select></label> <label>containing <input id="text" type="search"></label></div>'
         ),
+        f'<dl class="legend">{statuses}</dl>',
         *(_question(o) for o in ordered),
         f"<script>{FILTER_SCRIPT}</script></body></html>",
     ]
@@ -106,7 +151,24 @@ def _summary_table(summaries: Mapping[str, dict[str, Any]]) -> str:
         + "</tr>"
         for row in rows
     )
-    return f"<table><tr><th>metric</th>{head}</tr>{body}</table>"
+    legend = "".join(f"<dt><code>{escape(row)}</code></dt><dd>{escape(metric_meaning(row))}</dd>" for row in rows)
+    return f'<table><tr><th>metric</th>{head}</tr>{body}</table>\n<dl class="legend">{legend}</dl>'
+
+
+def metric_meaning(key: str) -> str:
+    """A summary-table row's meaning in plain words (docs/evaluation.md has the exact definitions)."""
+    if key in METRIC_MEANING:
+        return METRIC_MEANING[key]
+    name, _, cutoff = key.partition("@")
+    if name == "hit" and cutoff.isdigit():
+        shown = "the first evidence sentence" if cutoff == "1" else f"the first {cutoff} evidence sentences"
+        return f"share of the answerable questions with a gold answer in {shown} shown (n/a when {cutoff} is more than --k)"
+    if name == "mrr" and cutoff.isdigit():
+        return (
+            f"mean reciprocal rank: over the answerable questions, the average of 1/rank of the first evidence "
+            f"sentence holding a gold answer, 0 when none of the first {cutoff} does (1.0: always first)"
+        )
+    return "see docs/evaluation.md"
 
 
 def _question(outcome: QuestionOutcome) -> str:
