@@ -287,7 +287,9 @@ class Answerer:
         if trace is not None:
             trace.fused = read.fused if read else {}
             explain_evidence(evidence, trace, kind, searched, self.tokenizer)
-        answered = self._is_answered(evidence, query_vector, mode)
+        # A newer report moved ahead for "latest" answers as surely as the one the fusion chose.
+        judged = [e for e in evidence if read is not None and e.sentence_id == read.leader] or evidence
+        answered = self._is_answered(judged, query_vector, mode)
         timeline = build_timeline(evidence, kind, self.timeline_margin, cleaned) if answered else []
         if not evidence:
             note = "The archive is empty: index some articles with `newsdesk index PATH`."

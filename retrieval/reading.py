@@ -102,6 +102,9 @@ class Read:
     skipped: bool = False
     # The fused score of each sentence the reading stage ordered (for explanations).
     fused: dict[int, float] = field(default_factory=dict)
+    # The sentence the fusion put first, when a newer answering one was moved ahead of it
+    # (newest_answer_first): whether the question is answered is judged on it.
+    leader: int | None = None
 
 
 class ReadingReranker:
@@ -163,7 +166,7 @@ def newest_answer_first(read: Read, date_of: Callable[[int], str | None], floor:
     if read.ranked[0][0] == lead:
         return read
     ranked = [pair for pair in read.ranked if pair[0] == lead] + [pair for pair in read.ranked if pair[0] != lead]
-    return Read(ranked, read.scores, read.skipped, read.fused)
+    return Read(ranked, read.scores, read.skipped, read.fused, leader=read.ranked[0][0])
 
 
 def zscore(values: np.ndarray, min_spread: float = 0.0) -> np.ndarray:

@@ -216,7 +216,7 @@ def test_the_newest_answering_sentence_leads_a_latest_question():
     lead = newest_answer_first(read, dates.get, floor=-1.0, margin=2.0)
     # 4 is newest but does not answer (below the floor); 3 is the newest that does.
     assert [i for i, _ in lead.ranked] == [3, 1, 2, 4]
-    assert lead.scores == read.scores
+    assert lead.scores == read.scores and lead.leader == 1  # answered is judged on the fusion's choice
     # Beyond the margin of the best reading a sentence does not count as answering.
     assert [i for i, _ in newest_answer_first(read, dates.get, floor=-1.0, margin=1.0).ranked] == [2, 1, 3, 4]
     assert newest_answer_first(read, dates.get, floor=-1.0, margin=0.0) is read  # off
