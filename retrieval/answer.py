@@ -29,7 +29,7 @@ from retrieval.question_vector import QueryVector, encode_soon, vector_of
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings, newest_answer_first
 from retrieval.recency import LatestSettings, RecencySettings, freshness
 from retrieval.rerank import FEATURES, FeatureReranker
-from retrieval.spelling import Correction, SpellingCorrector, corrector_for, english_words
+from retrieval.spelling import Correction, SpellingCorrector, corrector_for
 from retrieval.statements import statements_first
 from retrieval.store import IndexStore
 from retrieval.stores import LOCAL, backend, open_search
@@ -203,7 +203,7 @@ class Answerer:
         if not self.spell_check:
             return None
         if self._corrector is None:
-            self._corrector = corrector_for(self.index, self.tokenizer, english_words()) or False
+            self._corrector = corrector_for(self.index, self.tokenizer) or False
         return self._corrector or None
 
     def _widened(

@@ -13,7 +13,7 @@ import re
 import threading
 from functools import lru_cache
 
-from retrieval.spelling import english_words
+from retrieval.spelling import model_words
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 MIN_WORDS = 3
@@ -44,7 +44,7 @@ def not_english(question: str) -> str | None:
     words = [w.lower() for w in _WORD.findall(question)]
     if len(words) < MIN_WORDS:
         return None
-    english = english_words()
+    english = model_words()
     if not english or (sum(w in english for w in words) >= ENGLISH_SHARE * len(words) and question.isascii()):
         return None  # nearly every word is an English word: no need to ask the classifier
     with _lock:

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
 from rapidfuzz.distance import Levenshtein
 from rapidfuzz.process import extract
@@ -26,18 +27,34 @@ from retrieval.tokenize import STOPWORDS, Tokenizer
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?", re.UNICODE)
 MIN_LETTERS = 4  # shorter words are too often names and abbreviations
 LONG_WORD = 7  # from this length two edits are allowed
-# Whole words of the shipped models' (BERT uncased) vocabulary: English words that are never
-# corrected, even when the archive does not hold them ("truss" is not a misspelled "trust").
+# English words are never corrected, even when the archive does not hold them ("truss" is not a
+# misspelled "trust", "jabs" not "jobs"): the whole words of the shipped models' (BERT uncased)
+# vocabulary and symspellpy's English frequency dictionary (82,765 words, inflections included).
 ENGLISH_WORDS = PROJECT_ROOT / "models" / "reranker-minilm-l6-qa" / "vocab.txt"
+ENGLISH_DICTIONARY = ("symspellpy", "frequency_dictionary_en_82_765.txt")
+
+
+@lru_cache(maxsize=1)
+def model_words() -> frozenset[str]:
+    """The whole English words of the shipped models' vocabulary (30k, read in milliseconds)."""
+    try:
+        return frozenset(w for w in ENGLISH_WORDS.read_text(encoding="utf-8").splitlines() if w.isalpha())
+    except OSError:
+        return frozenset()
 
 
 @lru_cache(maxsize=1)
 def english_words() -> frozenset[str]:
+    """Lower-case English words (read once, about 0.5 s, on the first question word the archive
+    does not hold)."""
+    words: set[str] = set(model_words())
     try:
-        lines = ENGLISH_WORDS.read_text(encoding="utf-8").splitlines()
-    except OSError:
-        return frozenset()
-    return frozenset(w for w in lines if w.isalpha() and not w.startswith("##"))
+        package, name = ENGLISH_DICTIONARY
+        listing = resources.files(package).joinpath(name).read_text(encoding="utf-8")
+        words.update(line.split(" ", 1)[0].lower() for line in listing.splitlines() if line)
+    except (OSError, ModuleNotFoundError):
+        pass
+    return frozenset(words)
 
 
 @dataclass(frozen=True)
@@ -55,16 +72,17 @@ class Correction:
 class SpellingCorrector:
     """Corrects question words against one index generation's vocabulary of stems.
 
-    ``vocabulary`` yields (stem, number of sentences holding it); ``surface`` gives a word of
-    the archive with that stem as written there ("hurricane" for "hurrican"), or None."""
+    ``vocabulary`` yields (stem, number of sentences holding it); ``surface(stem, near)`` gives
+    a word of the archive with that stem as written there, the closest to ``near`` when several
+    are ("hurricane" for "hurrican"), or None."""
 
     def __init__(
         self,
         vocabulary: Callable[[], Iterable[tuple[str, int]]],
         known: Callable[[str], bool],
-        surface: Callable[[str], str | None],
+        surface: Callable[..., str | None],
         tokenizer: Tokenizer | None = None,
-        english: frozenset[str] = frozenset(),
+        english: Callable[[], frozenset[str]] = frozenset,
     ):
         self._english = english
         self._vocabulary = vocabulary
@@ -78,6 +96,7 @@ class SpellingCorrector:
         """Group the stems by first letter (once per index generation; about 0.1 s at 100k sentences)."""
         if self._by_letter is not None:
             return
+        self._english()  # loaded once; warm-up pays for it, not the first misspelled question
         with self._lock:
             if self._by_letter is not None:
                 return
@@ -109,10 +128,10 @@ class SpellingCorrector:
 
     def _better(self, word: str) -> str | None:
         lower = word.lower()
-        if len(lower) < MIN_LETTERS or lower in STOPWORDS or lower in self._english or not lower.isalpha():
+        if len(lower) < MIN_LETTERS or lower in STOPWORDS or not lower.isalpha():
             return None
         tokens = self.tokenizer(lower)
-        if len(tokens) != 1 or self._known(tokens[0]):
+        if len(tokens) != 1 or self._known(tokens[0]) or lower in self._english():
             return None
         stem = tokens[0]
         self.prepare()
@@ -124,25 +143,36 @@ class SpellingCorrector:
         if not found:
             return None
         _, distance, index = min(found, key=lambda hit: (hit[1], -counts[hit[2]], hit[0]))
-        shown = self._surface(words[index])
+        shown = self._surface(words[index], lower)
         if shown is None:
             return None
         return shown if word[:1].isupper() else shown.lower()
 
 
 def surface_word(
-    stem: str, search: Callable[[list[str], int], tuple], text_of: Callable[[int], str], tokenizer
+    stem: str,
+    search: Callable[[list[str], int], tuple],
+    text_of: Callable[[int], str],
+    tokenizer,
+    near: str = "",
 ) -> str | None:
-    """A word of the archive with ``stem``, as written in the first sentences holding it."""
-    ids, _ = search([stem], 3)
-    for sentence_id in ids:
-        for word in _WORD.findall(text_of(int(sentence_id))):
-            if tokenizer(word.lower()) == [stem]:
-                return word
-    return None
+    """A word of the archive with ``stem`` as written in the first sentences holding it: the
+    one closest to ``near`` (the misspelled word) when several are ("rate", not "rating")."""
+    ids, _ = search([stem], 5)
+    found = {
+        word
+        for sentence_id in ids
+        for word in _WORD.findall(text_of(int(sentence_id)))
+        if tokenizer(word.lower()) == [stem]
+    }
+    if not found:
+        return None
+    return min(found, key=lambda w: (Levenshtein.distance(w.lower(), near.lower()), w.lower() != w, w))
 
 
-def corrector_for(index, tokenizer: Tokenizer, english: frozenset[str]) -> SpellingCorrector | None:
+def corrector_for(
+    index, tokenizer: Tokenizer, english: Callable[[], frozenset[str]] = english_words
+) -> SpellingCorrector | None:
     """A corrector over ``index``'s vocabulary, or None for a store that does not list it."""
     vocabulary = getattr(index, "vocabulary", None)
     if vocabulary is None:
@@ -150,7 +180,7 @@ def corrector_for(index, tokenizer: Tokenizer, english: frozenset[str]) -> Spell
     return SpellingCorrector(
         vocabulary,
         known=lambda stem: index.idf(stem) > 0,
-        surface=lambda stem: surface_word(stem, index.lexical_top, index.text, tokenizer),
+        surface=lambda stem, near="": surface_word(stem, index.lexical_top, index.text, tokenizer, near),
         tokenizer=tokenizer,
         english=english,
     )
