@@ -13,6 +13,7 @@ from bot.ask_params import K_TYPE, MODE_TYPE, cli_filters, filter_options
 from bot.format import HIGHLIGHTS
 from bot.lazy_group import LazyGroup
 from bot.opening import STORE_FAILURES, damaged_store, index_option, load_settings, open_for_questions
+from retrieval.errors import NewsdeskError
 
 
 def highlight_option(func):
@@ -63,16 +64,13 @@ def index(paths, index, rebuild, as_json, verbose, wait):
     """
     import sqlite3
 
-    from retrieval.config import ConfigError
-    from retrieval.embed import EncoderError
-    from retrieval.store import StoreError
     from retrieval.stores import make_indexer
 
     _skip_final_collection()
     settings = load_settings(index, wait=wait)
     try:
         report = make_indexer(settings, echo=_to_stderr).index_paths(paths, rebuild=rebuild)
-    except (StoreError, EncoderError, ConfigError) as exc:
+    except NewsdeskError as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         # Bad input files never get here (ingest skips them); this is the store or the disk.
@@ -251,8 +249,6 @@ def chat(index, k, mode, since, until, sources, as_of, highlight):
 @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
 def stats(index, as_json):
     """Articles, sentences, date range, model and size of the index."""
-    from retrieval.config import ConfigError
-    from retrieval.store import StoreError
     from retrieval.stores import describe
 
     settings = load_settings(index)
@@ -269,7 +265,7 @@ def stats(index, as_json):
             "index_bytes": manifest.index_bytes,
             "built_at": manifest.built_at,
         }
-    except (StoreError, ConfigError) as exc:
+    except NewsdeskError as exc:
         raise click.ClickException(str(exc)) from None
     except STORE_FAILURES as exc:
         raise damaged_store(settings, exc) from None

@@ -9,10 +9,11 @@ import click
 
 from bot.ask_params import cli_filters, filter_options
 from retrieval.config import ConfigError, Settings
+from retrieval.errors import NewsdeskError
 from retrieval.evaluation.gold import GoldError, load_gold
 from retrieval.evaluation.metrics import hit_at_k, summarize
 from retrieval.evaluation.report import format_table, write_outputs
-from retrieval.evaluation.runner import MODES, CorpusError, evaluate, prepared_answerer
+from retrieval.evaluation.runner import MODES, evaluate, prepared_answerer
 
 SKIPPED_SHOWN = 20
 # Exit codes: 0 scored (and passed --min-hit1), 1 hit@1 below --min-hit1, 2 could not score.
@@ -122,9 +123,6 @@ def eval_command(
     question with its own 'as_of' day is asked as of that day, over the archive as it stood
     then (nothing published later is searched or shown), unless --ignore-as-of.
     """
-    from retrieval.cross_encoder import RerankModelError
-    from retrieval.embed import EncoderError
-    from retrieval.store import StoreError
 
     filters, as_of = cli_filters(since, until, sources, as_of)
     options = {"filters": filters, "as_of": as_of, "time_words": not no_time, "ignore_as_of": ignore_as_of}
@@ -159,7 +157,7 @@ def eval_command(
     try:
         with prepared_answerer(settings, gold_set, articles, index_dir, echo=_warn) as (answerer, corpus):
             outcomes = evaluate(answerer, gold_set.questions, modes, k, options=options)
-    except (CorpusError, StoreError, EncoderError, RerankModelError) as exc:
+    except NewsdeskError as exc:
         raise EvalError(str(exc)) from None
     summaries = {m: summarize(outcomes[m], k, len(gold_set.skipped)) for m in modes}
     command = _command_line(

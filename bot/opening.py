@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import click
 
+from retrieval.errors import NewsdeskError
+
 
 def load_settings(
     index: str | None = None,
@@ -78,16 +80,12 @@ def open_for_questions(settings, quiet: bool = False, live: bool = False):
     import sqlite3
 
     from retrieval.answer import open_answerer
-    from retrieval.config import ConfigError
-    from retrieval.cross_encoder import RerankModelError
-    from retrieval.embed import EncoderError
     from retrieval.seeding import seed_fresh_default
-    from retrieval.store import StoreError
 
     echo = None if quiet else (lambda message: click.echo(message, err=True))
     try:
         answerer = open_answerer(settings, encoder=seed_fresh_default(settings, echo=echo))
-    except (StoreError, EncoderError, RerankModelError, ConfigError) as exc:
+    except NewsdeskError as exc:
         raise click.ClickException(str(exc)) from None
     except (*STORE_FAILURES, sqlite3.DatabaseError) as exc:
         raise damaged_store(settings, exc) from None

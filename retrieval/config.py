@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.errors import NewsdeskError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = PROJECT_ROOT / "config" / "default.toml"
 
@@ -77,7 +79,7 @@ MINIMUM: dict[tuple[str, str], float] = {
 PATH_KEYS = (("index", "dir"), ("index", "seed_dir"))
 
 
-class ConfigError(ValueError):
+class ConfigError(NewsdeskError, ValueError):
     """A setting has a value newsdesk cannot use; the message names the setting and the fix."""
 
 

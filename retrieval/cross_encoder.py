@@ -24,6 +24,7 @@ import numpy as np
 
 from retrieval.config import PROJECT_ROOT
 from retrieval.cross_encoder_onnx import pad_pairs
+from retrieval.errors import NewsdeskError
 from retrieval.onnx_cache import sha256_of
 
 MODELS_DIR = PROJECT_ROOT / "models"
@@ -35,7 +36,7 @@ RUNTIMES = ("onnxruntime", "torch")
 PAD_SLACK = 0.25
 
 
-class RerankModelError(RuntimeError):
+class RerankModelError(NewsdeskError, RuntimeError):
     """The configured cross-encoder cannot be used; the message says what to restore or set."""
 
 

@@ -13,6 +13,7 @@ from typing import Protocol
 
 import numpy as np
 
+from retrieval.errors import NewsdeskError
 from retrieval.tokenize import Tokenizer
 
 MINILM = "minilm"
@@ -22,7 +23,7 @@ HASHING = "hashing"
 SMALL_BATCH = 8
 
 
-class EncoderError(RuntimeError):
+class EncoderError(NewsdeskError, RuntimeError):
     """The configured model cannot be loaded; the message says what to install or set."""
 
 

@@ -17,13 +17,14 @@ from datetime import date
 
 import numpy as np
 
+from retrieval.errors import NewsdeskError
 from retrieval.types import Filters
 
 _ISO = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 NO_DATE = np.iinfo(np.int32).min  # an undated article falls inside no date range
 
 
-class FilterError(ValueError):
+class FilterError(NewsdeskError, ValueError):
     """A filter value cannot be used; the message says which and how to write it."""
 
 

@@ -15,10 +15,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from retrieval.errors import NewsdeskError
+
 HOST = "127.0.0.1"
 
 
-class LiteUnavailable(RuntimeError):
+class LiteUnavailable(NewsdeskError, RuntimeError):
     """Milvus Lite is not installed or would not start; the message says why."""
 
 

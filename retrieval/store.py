@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from retrieval.errors import NewsdeskError
 from retrieval.mapped import map_array, map_file
 
 FORMAT_VERSION = 2
@@ -48,7 +49,7 @@ class SegmentContents(Protocol):
         ...
 
 
-class StoreError(RuntimeError):
+class StoreError(NewsdeskError, RuntimeError):
     """The index store cannot be used as it is; the message says what to run."""
 
 

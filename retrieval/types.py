@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from retrieval.errors import NewsdeskError
+
 
 @dataclass(frozen=True)
 class Article:
@@ -186,5 +188,5 @@ class Answer:
         }
 
 
-class QuestionError(ValueError):
+class QuestionError(NewsdeskError, ValueError):
     """The question cannot be answered as given (empty, too long); the message says why."""

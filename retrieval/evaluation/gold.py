@@ -17,6 +17,7 @@ from datetime import date as _date
 from pathlib import Path
 from typing import Any
 
+from retrieval.errors import NewsdeskError
 from retrieval.evaluation.normalize import normalize
 from retrieval.types import Article
 
@@ -24,7 +25,7 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 CSV_ANSWER_SEPARATOR = "|"
 
 
-class GoldError(ValueError):
+class GoldError(NewsdeskError, ValueError):
     """The gold file cannot be read at all; the message says where and what to fix."""
 
 

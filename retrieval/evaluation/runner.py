@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from retrieval.config import Settings
+from retrieval.errors import NewsdeskError
 from retrieval.evaluation.gold import GoldQuestion, GoldSet
 from retrieval.evaluation.metrics import QuestionOutcome, judge
 from retrieval.types import Answer, Filters, QuestionError
@@ -89,7 +90,7 @@ def _warm_up(
             pass
 
 
-class CorpusError(ValueError):
+class CorpusError(NewsdeskError, ValueError):
     """The corpus to score over could not be built; the message names the fix."""
 
 
