@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval.answer_types import AnswerType, answer_spans, has_answer_span, question_type
+from retrieval.answer_types import AnswerType, answer_spans, question_type
 from retrieval.backend import Allowance, SentenceSearch
 from retrieval.config import Settings
 from retrieval.duplicates import NearDuplicates
@@ -267,7 +267,7 @@ class Answerer:
             trace.first_stage = list(ranked)
         read = None
         if self.reader is not None and rerank and mode is Mode.HYBRID:
-            prior = self._reading_prior(fresh, kind, cleaned)
+            prior = self._recency_prior(fresh) if fresh is not None else None
             latest = fresh is not None and self.latest.margin > 0
             read = self.reader.rerank(
                 searched,
@@ -368,23 +368,6 @@ class Answerer:
         total = scores + bonus
         order = np.lexsort((np.array(ids), -total))
         return [(ids[i], float(scores[i])) for i in order]
-
-    def _reading_prior(self, fresh: RecencySettings | None, kind: AnswerType, question: str):
-        """What the reading stage adds to each read sentence's fused score: the recency bonus
-        of a "latest" question, and [rerank] ce_type_weight standard deviations for a sentence
-        holding the kind of answer asked for (a name for "who", a figure for "how many"), so
-        a sentence that restates the question without its answer does not lead."""
-        recency = self._recency_prior(fresh) if fresh is not None else None
-        weight = self.reader.settings.type_weight if self.reader is not None else 0.0
-        if weight <= 0 or kind is AnswerType.NONE:
-            return recency
-
-        def prior(ids: list[int], features: np.ndarray) -> np.ndarray:
-            held = np.array([has_answer_span(self.index.text(i), kind, question) for i in ids], dtype=np.float64)
-            added = weight * held
-            return added + recency(ids, features) if recency is not None else added
-
-        return prior
 
     def _recency_prior(self, settings: RecencySettings):
         def prior(ids: list[int], features: np.ndarray) -> np.ndarray:

@@ -46,9 +46,6 @@ class ReadingSettings:
     # What the cross-encoder reads beside each sentence: "none", "title" (the article's title
     # before the sentence, as the dense model reads it) or "previous" (the sentence before it).
     context: str = "none"
-    # Standard deviations added to the fused score of a read sentence holding the kind of
-    # answer the question asks for (0: none).
-    type_weight: float = 0.0
 
     @property
     def enabled(self) -> bool:
@@ -79,7 +76,6 @@ class ReadingSettings:
             min_score=value("ce_min_score", float),
             vouch_score=value("ce_vouch_score", float),
             context=value("ce_context", str),
-            type_weight=value("ce_type_weight", float),
         )
         from retrieval.cross_encoder import RUNTIMES
 

@@ -220,33 +220,3 @@ def test_the_newest_answering_sentence_leads_a_latest_question():
     # Beyond the margin of the best reading a sentence does not count as answering.
     assert [i for i, _ in newest_answer_first(read, dates.get, floor=-1.0, margin=1.0).ranked] == [2, 1, 3, 4]
     assert newest_answer_first(read, dates.get, floor=-1.0, margin=0.0) is read  # off
-
-
-class _RestatementReader:
-    """A cross-encoder fooled by a sentence that restates the question."""
-
-    def score(self, question, sentences):
-        return np.array([4.0 if "elected" in s else 1.0 if "won" in s else -4.0 for s in sentences])
-
-
-@pytest.mark.parametrize("weight, lead", [(0.0, "r"), (3.0, "w")])
-def test_the_type_weight_puts_a_sentence_holding_the_asked_kind_first(isolated_index, weight, lead):
-    from retrieval.answer import Answerer, open_answerer
-    from retrieval.indexer import Indexer
-    from retrieval.types import Article
-
-    def settings_with(**rerank):
-        base = {"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"}}
-        return Settings.load(overrides={**base, "rerank": {"ce_type_weight": weight, "ce_skip_margin": 0.0, **rerank}})
-
-    settings = settings_with()
-    Indexer(settings, progress=False).index_articles(
-        [
-            Article(id="r", date="2022-06-20", source="Wire", text="The country elected its first leftist president."),
-            Article(id="w", date="2022-06-20", source="Wire", text="Gustavo Petro won the Colombian presidency."),
-        ]
-    )
-    base = open_answerer(settings_with(cross_encoder=""))
-    reader = Answerer(base.index, base.encoder, settings, scorer=_RestatementReader())
-    answer = reader.ask("who won the colombian presidential election?")
-    assert answer.evidence[0].article_id == lead
