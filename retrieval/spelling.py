@@ -1,10 +1,10 @@
 """Misspelled question words corrected against the archive's own vocabulary.
 
 "how many peple died in hurricain ian?" searches for "people" and "hurricane": a word whose
-stem no sentence holds is replaced by the closest stem the archive does hold (Levenshtein
-distance 1 for short words, 2 from seven letters, rapidfuzz's C++ search over the stems that
-share its first letter; ties go to the stem more sentences hold), shown as the archive spells
-it. Words the archive knows, stop words, numbers and short words are never touched, so a
+stem no sentence holds is replaced by the closest stem the archive does hold (optimal string
+alignment distance, so a swap of two letters is one edit: 1 for short words, 2 from seven
+letters; rapidfuzz's C++ search over the stems that share its first letter; ties go to the
+stem more sentences hold), shown as the archive spells it. Words the archive knows, stop words, numbers and short words are never touched, so a
 correctly spelled question is searched exactly as asked.
 """
 
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from rapidfuzz.distance import Levenshtein
+from rapidfuzz.distance import OSA, Levenshtein
 from rapidfuzz.process import extract
 
 from retrieval.config import PROJECT_ROOT
@@ -139,7 +139,7 @@ class SpellingCorrector:
         if not words:
             return None
         limit = 2 if len(lower) >= LONG_WORD else 1
-        found = extract(stem, words, scorer=Levenshtein.distance, score_cutoff=limit, limit=None)
+        found = extract(stem, words, scorer=OSA.distance, score_cutoff=limit, limit=None)
         if not found:
             return None
         _, distance, index = min(found, key=lambda hit: (hit[1], -counts[hit[2]], hit[0]))

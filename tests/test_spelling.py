@@ -118,3 +118,11 @@ def test_a_spanish_question_is_told_in_one_line_and_not_spell_corrected(archive)
     answer = open_answerer(archive(True)).ask("¿cuántas personas murieron en el huracán Ian?")
     assert answer.note.startswith("newsdesk reads English, and this question looks Spanish")
     assert answer.spelling == []
+
+
+def test_a_swap_of_two_letters_is_one_edit():
+    assert corrector().correct("how many peolpe died?").question == "how many people died?"
+
+
+def test_spelling_is_on_by_default():
+    assert Settings.load().get("answer", "spelling") is True
