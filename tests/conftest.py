@@ -65,6 +65,13 @@ def fake_settings(isolated_index) -> Settings:
     return Settings.load(overrides={"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"}})
 
 
+def first_stage_settings(index_dir: Path, **sections) -> Settings:
+    """The hashing encoder with the cross-encoder off (the first-stage ranking alone, so equal
+    feature scores really tie), plus the settings ``sections`` given."""
+    base = {"index": {"dir": str(index_dir)}, "model": {"name": "hashing"}, "rerank": {"cross_encoder": ""}}
+    return Settings.load(overrides={**base, **sections})
+
+
 def write_article(folder: Path, name: str, text: str, date: str | None = "2024-03-01") -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / name

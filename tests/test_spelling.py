@@ -1,6 +1,7 @@
 """Misspelled question words corrected against the archive's own vocabulary (hashing encoder)."""
 
 import pytest
+from conftest import first_stage_settings
 
 from retrieval.answer import open_answerer
 from retrieval.config import Settings
@@ -67,15 +68,7 @@ def test_a_correction_says_which_words_it_replaced():
 @pytest.fixture
 def archive(isolated_index):
     def make(spelling: bool):
-        settings = Settings.load(
-            overrides={
-                "index": {"dir": str(isolated_index)},
-                "model": {"name": "hashing"},
-                "rerank": {"cross_encoder": ""},
-                "answer": {"spelling": spelling},
-            }
-        )
-        return settings
+        return first_stage_settings(isolated_index, answer={"spelling": spelling})
 
     settings = make(True)
     Indexer(settings, progress=False).index_articles(

@@ -3,6 +3,7 @@ filters and how "latest" ranks newer evidence first (hashing encoder, inline cor
 
 import numpy as np
 import pytest
+from conftest import first_stage_settings
 
 from retrieval.answer import open_answerer
 from retrieval.config import Settings
@@ -151,9 +152,7 @@ def index_tolls(settings):
 @pytest.fixture
 def tolls(isolated_index):
     """The first-stage ranking alone, so equal feature scores really tie."""
-    settings = Settings.load(
-        overrides={"index": {"dir": str(isolated_index)}, "model": {"name": "hashing"}, "rerank": {"cross_encoder": ""}}
-    )
+    settings = first_stage_settings(isolated_index)
     index_tolls(settings)
     return open_answerer(settings)
 
@@ -266,14 +265,7 @@ def test_widening_keeps_the_asked_filters_and_the_as_of_day(tolls):
 
 
 def test_widening_can_be_turned_off(isolated_index):
-    settings = Settings.load(
-        overrides={
-            "index": {"dir": str(isolated_index)},
-            "model": {"name": "hashing"},
-            "rerank": {"cross_encoder": ""},
-            "time": {"widen_windows": False},
-        }
-    )
+    settings = first_stage_settings(isolated_index, time={"widen_windows": False})
     index_tolls(settings)
     answer = open_answerer(settings).ask("what was the flood death toll in the province this week?")
     assert not answer.widened and answer.filters.since == "2022-12-14"
