@@ -3,8 +3,8 @@ question in another language is told so in one line, in English.
 
 Two signals must agree, so a short English question full of names ("Liz Truss resign?") is
 never taken for German: a quarter or more of its words are not English words (the shipped
-models' vocabulary) or it has letters outside ASCII, and py3langid (a maintained langid.py, its model in the package) names another
-language with confidence. The classifier loads only for questions that fail the first test.
+models' vocabulary) or it has letters outside ASCII, and py3langid (a maintained langid.py,
+its model in the package) names another language with confidence. The classifier loads only for questions that fail the first test.
 """
 
 from __future__ import annotations

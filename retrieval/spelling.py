@@ -4,8 +4,9 @@
 stem no sentence holds is replaced by the closest stem the archive does hold (optimal string
 alignment distance, so a swap of two letters is one edit: 1 for short words, 2 from seven
 letters; rapidfuzz's C++ search over the stems that share its first letter; ties go to the
-stem more sentences hold), shown as the archive spells it. Words the archive knows, stop words, numbers and short words are never touched, so a
-correctly spelled question is searched exactly as asked.
+stem more sentences hold), shown as the archive spells it. Words the archive knows, English
+words, stop words, numbers and short words are never touched, so a correctly spelled question
+is searched exactly as asked.
 """
 
 from __future__ import annotations
@@ -142,7 +143,7 @@ class SpellingCorrector:
         found = extract(stem, words, scorer=OSA.distance, score_cutoff=limit, limit=None)
         if not found:
             return None
-        _, distance, index = min(found, key=lambda hit: (hit[1], -counts[hit[2]], hit[0]))
+        _, _, index = min(found, key=lambda hit: (hit[1], -counts[hit[2]], hit[0]))
         shown = self._surface(words[index], lower)
         if shown is None:
             return None
