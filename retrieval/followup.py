@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from retrieval.filters import carried_over_note
 from retrieval.names import PLACE, UNKNOWN, kind_of, known_kind, known_names, takes_the
-from retrieval.time_words import _RELATIVE_ONLY, _WHEN, _WINDOW, _YEAR_ONLY, _YEAR_PREPOSITIONS, MONTH_NAME
+from retrieval.time_words import _RELATIVE_ONLY, _WHEN, _WINDOW, MONTH_NAME, names_period
 from retrieval.types import Answer
 
 # Question words, longest first so "how many" wins over "how".
@@ -280,15 +280,7 @@ def time_spans(text: str) -> list[tuple[int, int]]:
     """Where ``text`` names a period, as time_words finds one: a date a preposition governs
     ("in March", "since February 24", "in 2021"), relative words ("last week", "yesterday"),
     vague windows ("recently") and words for now ("now", "so far"); in order, not overlapping."""
-    found = []
-    for match in _WHEN.finditer(text):
-        prep = " ".join((match.group("prep") or "").lower().split())
-        when = match.group("when")
-        if not prep and not _RELATIVE_ONLY.match(when):
-            continue  # "the March 2022 meeting": words, not a period
-        if _YEAR_ONLY.match(when) and prep not in _YEAR_PREPOSITIONS:
-            continue  # "the forecast for 2023"
-        found.append((match.start(), match.end()))
+    found = [(match.start(), match.end()) for match in _WHEN.finditer(text) if names_period(match)]
     for pattern in (_WINDOW, _NOW):
         found += [(m.start(), m.end()) for m in pattern.finditer(text)]
     chosen: list[tuple[int, int]] = []

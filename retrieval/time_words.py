@@ -239,15 +239,23 @@ def _window_reading(match: re.Match, ref: date, windows: TimeWindows) -> TimeRea
     return TimeReading(words, PERIOD, since=(ref - timedelta(days=days - 1)).isoformat(), until=ref.isoformat())
 
 
+def names_period(match: re.Match) -> bool:
+    """Whether a dated phrase the grammar found (``_WHEN``) is a period asked about: a preposition governs
+    it or it is relative ("last week"), and a bare year only after "in", "before", ... (the
+    follow-up reader finds periods the same way: retrieval/followup.py)."""
+    prep = " ".join((match.group("prep") or "").lower().split())
+    when = match.group("when")
+    if not prep and not _RELATIVE_ONLY.match(when):
+        return False  # "the March 2022 meeting", "the 2022 World Cup": words, not a period asked for
+    return not (_YEAR_ONLY.match(when) and prep not in _YEAR_PREPOSITIONS)  # "the forecast for 2023"
+
+
 def _reading(match: re.Match, ref: date, windows: TimeWindows = TimeWindows()) -> TimeReading | None:
-    prep = (match.group("prep") or "").lower()
-    prep = " ".join(prep.split())
+    if not names_period(match):
+        return None
+    prep = " ".join((match.group("prep") or "").lower().split())
     when = match.group("when")
     relative = bool(_RELATIVE_ONLY.match(when))
-    if not prep and not relative:
-        return None  # "the March 2022 meeting", "the 2022 World Cup": words, not a period asked for
-    if _YEAR_ONLY.match(when) and prep not in _YEAR_PREPOSITIONS:
-        return None  # "the forecast for 2023", "a ruling on 2021 taxes"
     span = _period(when, ref, match.group("part"), windows)
     if span is None:
         return None
