@@ -32,11 +32,11 @@ def question_options(gold: GoldQuestion, options: Mapping[str, Any] | None = Non
     read against that day and nothing published after it searched or shown (the archive as it
     stood then). A question's own day wins over the run's ``--as-of``."""
     chosen = dict(options or {})
-    if gold.as_of and not chosen.pop("ignore_as_of", False):
+    ignore_as_of = chosen.pop("ignore_as_of", False)
+    if gold.as_of and not ignore_as_of:
         filters = chosen.get("filters") or Filters()
         chosen["as_of"] = gold.as_of
         chosen["filters"] = filters.narrowed(None, gold.as_of)
-    chosen.pop("ignore_as_of", None)
     return chosen
 
 
