@@ -25,6 +25,7 @@ from retrieval.explain import explain as explain_evidence
 from retrieval.filters import nothing_matches_note
 from retrieval.fusion import FusionMethod, Mode, reciprocal_rank_fusion, weighted_fusion
 from retrieval.language import language_note, not_english
+from retrieval.language import prepare as prepare_language
 from retrieval.question_vector import QueryVector, encode_soon, vector_of
 from retrieval.reading import PairScorer, ReadingReranker, ReadingSettings, newest_answer_first
 from retrieval.recency import LatestSettings, RecencySettings, freshness
@@ -109,7 +110,7 @@ class Answerer:
             corrector = self._spelling()
             if corrector is not None:
                 corrector.prepare()
-            not_english("¿cuántas personas murieron en el huracán?")  # loads the language model
+            prepare_language()
         except Exception as exc:  # noqa: BLE001 - startup goes on; the first question reports it
             log.warning("warming up the answering core failed (%s: %s)", type(exc).__name__, exc)
 

@@ -39,6 +39,11 @@ def _identifier():
     return identifier
 
 
+def prepare() -> None:
+    """Load the language classifier now (about 2.5 s), so no question waits for it."""
+    _identifier()
+
+
 def not_english(question: str) -> str | None:
     """The name of the language ``question`` is in, when that is clearly not English; else None."""
     words = [w.lower() for w in _WORD.findall(question)]
